@@ -1,0 +1,88 @@
+"""Check-digit and component validation for Korean identification numbers.
+
+python-stdnum 2.2 covers some of this; where it falls short we say so:
+
+* ``stdnum.kr.rrn`` validates the date, a place-of-birth code <= 96 and the
+  check digit. Numbers issued since October 2020 have a random tail (no place
+  code, no check digit), so we use its date parsing only and treat the check
+  digit as extra confidence, not as a requirement.
+* ``stdnum.kr.brn`` checks length and components but has no check digit; the
+  National Tax Service check digit is implemented here.
+* stdnum has no module for the corporate registration number (법인등록번호) or
+  the foreigner registration number (외국인등록번호); both are implemented here.
+* ``stdnum.luhn`` is used as is for card numbers.
+"""
+
+from __future__ import annotations
+
+from stdnum import luhn
+from stdnum.exceptions import ValidationError
+from stdnum.kr import brn as stdnum_brn
+from stdnum.kr import rrn as stdnum_rrn
+
+# 7th digit: century and gender. 9/0 (born in the 1800s) are left out: nobody
+# alive carries them, and leaving them out keeps corporate numbers (which
+# often have 0 there) from being read as RRNs.
+RRN_GENDER_DIGITS = frozenset("1234")
+FOREIGNER_GENDER_DIGITS = frozenset("5678")
+
+_RRN_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
+
+
+def birth_date_valid(digits: str) -> bool:
+    """True when the first six digits, read with the 7th (century) digit, are a past date."""
+    if len(digits) != 13 or not digits.isdigit() or digits[6] not in "12345678":
+        return False
+    try:
+        # stdnum reads 1/2/5/6 as 19xx and 3/4/7/8 as 20xx, as we need.
+        stdnum_rrn.get_birth_date(digits, allow_future=False)
+    except ValidationError:
+        return False
+    return True
+
+
+def _weighted_rrn_sum(digits: str) -> int:
+    return sum(w * int(d) for w, d in zip(_RRN_WEIGHTS, digits))
+
+
+def rrn_checksum_ok(digits: str) -> bool:
+    return digits[-1] == stdnum_rrn.calc_check_digit(digits[:-1])
+
+
+def foreigner_checksum_ok(digits: str) -> bool:
+    # Pre-2020 foreigner numbers: same weights, check = (13 - sum % 11) % 10.
+    return int(digits[-1]) == (13 - _weighted_rrn_sum(digits[:-1]) % 11) % 10
+
+
+def is_rrn(digits: str) -> bool:
+    """Resident registration number: a real birth date and a 1-4 gender digit."""
+    return birth_date_valid(digits) and digits[6] in RRN_GENDER_DIGITS
+
+
+def is_foreigner_rn(digits: str) -> bool:
+    """Foreigner registration number: a real birth date and a 5-8 gender digit."""
+    return birth_date_valid(digits) and digits[6] in FOREIGNER_GENDER_DIGITS
+
+
+def business_rn_valid(digits: str) -> bool:
+    """사업자등록번호: stdnum's component checks plus the NTS check digit."""
+    if not stdnum_brn.is_valid(digits):
+        return False
+    weights = (1, 3, 7, 1, 3, 7, 1, 3, 5)
+    total = sum(w * int(d) for w, d in zip(weights, digits))
+    total += (int(digits[8]) * 5) // 10
+    return int(digits[9]) == (10 - total % 10) % 10
+
+
+def corporate_rn_valid(digits: str) -> bool:
+    """법인등록번호: 13 digits, weights 1,2,1,2,... over 12, check = (10 - sum % 10) % 10."""
+    if len(digits) != 13 or not digits.isdigit():
+        return False
+    total = sum((1 if i % 2 == 0 else 2) * int(d) for i, d in enumerate(digits[:12]))
+    return int(digits[12]) == (10 - total % 10) % 10
+
+
+def card_valid(digits: str) -> bool:
+    """Payment card: 15-16 digits, a known issuer prefix and the Luhn check."""
+    return (len(digits) in (15, 16) and digits[0] in "345689"
+            and luhn.is_valid(digits))

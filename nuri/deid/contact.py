@@ -1,0 +1,76 @@
+"""Detectors for phone numbers, e-mail addresses and IP addresses."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator
+
+from nuri.deid.types import EMAIL, IP, PHONE, Finding
+
+_NUM_START = r"(?<!\d)(?<!\d[-.])"
+_NUM_END = r"(?!\d)(?![-.]\d)"
+_SEP = r"[-.\s]?"
+
+# Country code written as +82 / +82 (0) / 0082, then the number without its 0;
+# or the domestic 0, optionally in parentheses: (02) 123-4567.
+_MOBILE = re.compile(
+    _NUM_START + r"(?:(?:\+|00)82" + _SEP + r"(?:\(0\)\s?)?|0)1[016789]" + _SEP
+    + r"\d{3,4}" + _SEP + r"\d{4}" + _NUM_END)
+# Seoul 02, regional 031-064, internet phone 070, toll-free 080, personal 050x.
+_AREA = r"(?:2|3[1-3]|4[1-4]|5[1-5]|6[1-4]|70|80|50[2-8]?)"
+_LANDLINE = re.compile(
+    _NUM_START + r"(?:(?:\+|00)82" + _SEP + r"(?:\(0\)\s?)?" + _AREA + r"|\(0" + _AREA + r"\)\s?|0" + _AREA + r"\)?"
+    + r")" + _SEP + r"\d{3,4}" + _SEP + r"\d{4}" + _NUM_END)
+# Nationwide representative numbers (1588-1234). Years ranges such as
+# 1592-1598 have the same shape; they are told apart by the second half.
+_REPRESENTATIVE = re.compile(_NUM_START + r"(1(?:5[4-9]|6[0-9]|8[0-9])\d)-(\d{4})" + _NUM_END)
+
+
+def find_phone(text: str) -> Iterator[Finding]:
+    for pattern in (_MOBILE, _LANDLINE):
+        for m in pattern.finditer(text):
+            yield Finding(m.start(), m.end(), PHONE)
+    for m in _REPRESENTATIVE.finditer(text):
+        first, second = m.groups()
+        if first[:2] == second[:2] and second > first:  # 1800-1850: a year range
+            continue
+        yield Finding(m.start(), m.end(), PHONE)
+
+
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}(?![A-Za-z0-9-])")
+
+
+def find_email(text: str) -> Iterator[Finding]:
+    if "@" not in text:
+        return
+    for m in _EMAIL.finditer(text):
+        yield Finding(m.start(), m.end(), EMAIL)
+
+
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IPV4 = re.compile(r"(?<![\d.])" + _OCTET + r"(?:\." + _OCTET + r"){3}(?!\.?\d)")
+# "v1.2.3.4", "버전 1.2.3.4": version strings that happen to look like IPv4.
+_VERSION_BEFORE = re.compile(r"(?:[vV]|ver\.?\s?|version\s|버전\s?)$", re.IGNORECASE)
+# Any run of hex digits, colons and dots holding two colons; ipaddress decides.
+_IPV6_CANDIDATE = re.compile(
+    r"(?<![0-9A-Za-z:.])(?=[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:)[0-9A-Fa-f:.]{2,45}(?![0-9A-Za-z:])")
+
+
+def find_ip(text: str) -> Iterator[Finding]:
+    if "." in text:
+        for m in _IPV4.finditer(text):
+            if not _VERSION_BEFORE.search(text, max(0, m.start() - 8), m.start()):
+                yield Finding(m.start(), m.end(), IP)
+    if "::" in text or text.count(":") >= 7:
+        for m in _IPV6_CANDIDATE.finditer(text):
+            candidate = m.group().rstrip(".")
+            if candidate.count(":") < 2 or not any(c.isalnum() for c in candidate):
+                continue
+            try:
+                ipaddress.IPv6Address(candidate)
+            except ValueError:
+                continue
+            yield Finding(m.start(), m.start() + len(candidate), IP)

@@ -1,0 +1,93 @@
+"""Names and addresses, found only where the context marks them.
+
+There is no reliable way to tell a Korean name from any other 2-4 syllable
+word on its own, so a name is taken only after a label ("성명: 홍길동"),
+before a title ("홍길동 의원", "정의화의원"), or inside a bill's sponsor list
+("발 의 자 : 정의화․이명수․김을동"); and it must start with a common surname.
+An address is taken after a label ("주소: ...") or as a full road/lot
+address that starts with a province or metropolitan city and ends in a number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from nuri.deid.types import ADDRESS, NAME, Finding
+
+# The ~100 most common Korean surnames (single syllable; 남궁/황보/제갈/선우 etc.
+# start with 남/황/제/선, which are in the list too).
+SURNAMES = frozenset(
+    "김이박최정강조윤장임한오서신권황안송류유전홍고문양손배백허남심노하곽성차주우구민진나지"
+    "엄채원천방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁국어은편용예경봉사부가"
+    "복태목형피두감음빈동온호범좌팽승간상갈시")
+
+# Titles that follow a person's name.
+_TITLES = ("의원|위원장|위원|장관|차관|총리|대통령|시장|군수|구청장|도지사|교육감|대표|회장|사장"
+           "|이사|부장|과장|팀장|국장|실장|주무관|사무관|서기관|교수|박사|선생|기자|변호사|판사"
+           "|검사|씨|님|군|양")
+# Three syllables before a title that are organisations, not people.
+_NOT_A_NAME_ENDINGS = ("당", "회", "위", "청", "처", "부")
+
+_NAME_AFTER_LABEL = re.compile(
+    r"(?:성\s?명|이\s?름|성함|신청인|대표자|담당자|작성자|보호자|환자명|수령인|예금주|고객명|피해자|피의자"
+    r"|민원인|성명\(한글\))\s*[:：]\s*([가-힣]{2,4})(?![가-힣])")
+_NAME_BEFORE_TITLE = re.compile(r"(?<![가-힣])([가-힣]{3})\s?(?:" + _TITLES + r")(?![가-힣]{2})")
+_SPONSOR_LABEL = re.compile(r"(?:대표\s?발\s?의\s?자|공동\s?발\s?의\s?자|발\s*의\s*자|찬\s*성\s*자)\s*[:：]")
+_LIST_TOKEN = re.compile(r"[\s․·ㆍ・,、]*([가-힣]{2,4})(?![가-힣])")
+
+
+def _looks_like_name(word: str) -> bool:
+    return word[0] in SURNAMES
+
+
+def find_names(text: str) -> Iterator[Finding]:
+    for m in _NAME_AFTER_LABEL.finditer(text):
+        if _looks_like_name(m.group(1)):
+            yield Finding(m.start(1), m.end(1), NAME)
+    for m in _NAME_BEFORE_TITLE.finditer(text):
+        word = m.group(1)
+        if _looks_like_name(word) and not word.endswith(_NOT_A_NAME_ENDINGS):
+            yield Finding(m.start(1), m.end(1), NAME)
+    for label in _SPONSOR_LABEL.finditer(text):
+        pos = label.end()
+        while (token := _LIST_TOKEN.match(text, pos)) is not None:
+            word = token.group(1)
+            if word == "의원" or not _looks_like_name(word):
+                break
+            yield Finding(token.start(1), token.end(1), NAME)
+            pos = token.end()
+
+
+_SIDO = ("서울특별시|서울시|서울|부산광역시|부산시|부산|대구광역시|대구시|대구|인천광역시|인천시|인천"
+         "|광주광역시|광주시|광주|대전광역시|대전시|대전|울산광역시|울산시|울산|세종특별자치시|세종시|세종"
+         "|경기도|경기|강원특별자치도|강원도|강원|충청북도|충북|충청남도|충남|전북특별자치도|전라북도|전북"
+         "|전라남도|전남|경상북도|경북|경상남도|경남|제주특별자치도|제주도|제주")
+_DISTRICTS = r"(?:\s+[가-힣]{1,8}(?:시|군|구))*"
+_TOWNS = r"(?:\s+[가-힣0-9]{1,10}(?:읍|면|동|리|가))"
+_DETAIL = (r"(?:,?\s*\d{1,4}동)?(?:\s*\d{1,5}호)?(?:\s*\d{1,3}층)?"
+           r"(?:\s*\([가-힣0-9,.\s]{1,20}\))?")
+_ROAD_ADDRESS = re.compile(
+    r"(?<![가-힣])(?:" + _SIDO + r")" + _DISTRICTS + _TOWNS + r"*"
+    r"\s+[가-힣0-9.]{1,20}(?:로|길)\s?\d{1,5}(?:-\d{1,5})?(?![\d.])" + _DETAIL)
+_LOT_ADDRESS = re.compile(
+    r"(?<![가-힣])(?:" + _SIDO + r")" + _DISTRICTS + _TOWNS + r"+"
+    r"\s+(?:산\s?)?\d{1,5}(?:-\d{1,5})?(?:번지)?(?![\d.])" + _DETAIL)
+_ADDRESS_LABEL = re.compile(r"(?:주\s?소|주소지|현주소|거주지|자택|본적|등록기준지)\s*[:：]\s*")
+# Where a labelled address stops: the next "label:" on the line, a tab, a wide gap.
+_ADDRESS_STOP = re.compile(r"[,;|]?\s*(?=[가-힣A-Za-z]{1,8}\s*[:：])|\t|\s{2,}|\n")
+
+
+def find_addresses(text: str) -> Iterator[Finding]:
+    for label in _ADDRESS_LABEL.finditer(text):
+        start = label.end()
+        window_end = min(len(text), start + 100)
+        stop = _ADDRESS_STOP.search(text, start, window_end)
+        end = stop.start() if stop else window_end
+        while end > start and text[end - 1] in " ,.;":
+            end -= 1
+        if end - start >= 4:
+            yield Finding(start, end, ADDRESS)
+    for pattern in (_ROAD_ADDRESS, _LOT_ADDRESS):
+        for m in pattern.finditer(text):
+            yield Finding(m.start(), m.end(), ADDRESS)

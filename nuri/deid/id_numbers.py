@@ -1,0 +1,135 @@
+"""Detectors for Korean identification numbers, cards, accounts, passports and licences.
+
+Each ``find_*`` function takes the whole text and yields ``Finding`` spans.
+A regex proposes candidates; the check digit, date or context decides. Digit
+runs are anchored so a candidate never starts or ends inside a longer number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from nuri.deid import checksums
+from nuri.deid.types import (
+    ACCOUNT, BUSINESS_RN, CARD, CORPORATE_RN, DRIVER_LICENSE, FOREIGNER_RN, PASSPORT, RRN,
+    Finding,
+)
+
+# Not preceded/followed by a digit, nor by a separator that continues a number.
+_NUM_START = r"(?<!\d)(?<!\d[-.])"
+_NUM_END = r"(?!\d)(?![-.]\d)"
+_DASH = r"[-‐–－]"
+
+# YYMMDD-GNNNNNN, with or without the hyphen (a space is also seen).
+_THIRTEEN = re.compile(_NUM_START + r"(\d{6})(?:\s?" + _DASH + r"\s?|\s)?(\d{7})" + _NUM_END)
+_CORPORATE_CONTEXT = re.compile(r"법인")
+
+
+def _context_before(text: str, start: int, pattern: re.Pattern[str], width: int = 20) -> bool:
+    return pattern.search(text, max(0, start - width), start) is not None
+
+
+def find_thirteen_digit(text: str) -> Iterator[Finding]:
+    """RRN, foreigner and corporate registration numbers share the 6-7 shape.
+
+    A real birth date with a 1-4 (5-8) gender digit makes an RRN (foreigner
+    number) even without the check digit, because numbers issued since
+    October 2020 end in random digits. A corporate number needs its check
+    digit; where both readings are valid, a nearby "법인" or a failing RRN
+    check digit tips it to corporate.
+    """
+    for m in _THIRTEEN.finditer(text):
+        digits = m.group(1) + m.group(2)
+        corporate = checksums.corporate_rn_valid(digits)
+        if corporate and _context_before(text, m.start(), _CORPORATE_CONTEXT):
+            yield Finding(m.start(), m.end(), CORPORATE_RN)
+        elif checksums.is_rrn(digits):
+            if corporate and not checksums.rrn_checksum_ok(digits):
+                yield Finding(m.start(), m.end(), CORPORATE_RN)
+            else:
+                yield Finding(m.start(), m.end(), RRN)
+        elif checksums.is_foreigner_rn(digits):
+            if corporate and not checksums.foreigner_checksum_ok(digits):
+                yield Finding(m.start(), m.end(), CORPORATE_RN)
+            else:
+                yield Finding(m.start(), m.end(), FOREIGNER_RN)
+        elif corporate:
+            yield Finding(m.start(), m.end(), CORPORATE_RN)
+
+
+# 123-45-67890 always; 1234567890 or "123 45 67890" only after 사업자/등록번호.
+_BUSINESS_HYPHEN = re.compile(_NUM_START + r"(\d{3})" + _DASH + r"(\d{2})" + _DASH + r"(\d{5})" + _NUM_END)
+_BUSINESS_BARE = re.compile(_NUM_START + r"(\d{3})\s?(\d{2})\s?(\d{5})" + _NUM_END)
+_BUSINESS_CONTEXT = re.compile(r"사업자|등록번호|사업장")
+
+
+def find_business_rn(text: str) -> Iterator[Finding]:
+    for m in _BUSINESS_HYPHEN.finditer(text):
+        if checksums.business_rn_valid("".join(m.groups())):
+            yield Finding(m.start(), m.end(), BUSINESS_RN)
+    for m in _BUSINESS_BARE.finditer(text):
+        if (checksums.business_rn_valid("".join(m.groups()))
+                and _context_before(text, m.start(), _BUSINESS_CONTEXT)):
+            yield Finding(m.start(), m.end(), BUSINESS_RN)
+
+
+# 16 digits as 4-4-4-4 (same separator throughout) or 15 as 4-6-5 (Amex).
+_CARD = re.compile(
+    _NUM_START + r"(?:\d{4}([- ]?)\d{4}\1\d{4}\1\d{4}|\d{4}([- ]?)\d{6}\2\d{5})" + _NUM_END)
+
+
+def find_card(text: str) -> Iterator[Finding]:
+    for m in _CARD.finditer(text):
+        if checksums.card_valid(re.sub(r"\D", "", m.group())):
+            yield Finding(m.start(), m.end(), CARD)
+
+
+# Bank accounts have no check digit and no single format (110-123-456789,
+# 1002-123-456789, 123456-12-123456, 3333-01-1234567, bare 10-14 digits),
+# so a candidate counts only near a word that marks an account.
+_ACCOUNT_SHAPE = re.compile(_NUM_START + r"\d{2,6}(?:" + _DASH + r"\d{2,7}){1,4}" + _NUM_END
+                            + r"|" + _NUM_START + r"\d{10,14}" + _NUM_END)
+_ACCOUNT_CONTEXT = re.compile(
+    r"계좌|입금|송금|이체|통장|예금주|은행|뱅크|농협|신협|수협|새마을금고|우체국|저축"
+    r"|KB|NH|IBK|SC제일|씨티|신한")  # not 우리/하나/국민 alone: everyday words
+
+
+def find_account(text: str) -> Iterator[Finding]:
+    for m in _ACCOUNT_SHAPE.finditer(text):
+        n_digits = sum(c.isdigit() for c in m.group())
+        if not 10 <= n_digits <= 14:
+            continue
+        if (_context_before(text, m.start(), _ACCOUNT_CONTEXT, 25)
+                or _ACCOUNT_CONTEXT.search(text, m.end(), min(len(text), m.end() + 12))):
+            yield Finding(m.start(), m.end(), ACCOUNT)
+
+
+# Passport: type letter + 8 digits (old), or + 3 digits, a letter, 4 digits
+# (since December 2021). Letters: M multiple, S single, R travel certificate,
+# O official, D diplomatic, G/T others.
+_PASSPORT = re.compile(r"(?<![A-Za-z0-9])[MSRODGT](?:\d{8}|\d{3}[A-Z]\d{4})(?![A-Za-z0-9])")
+
+
+def find_passport(text: str) -> Iterator[Finding]:
+    for m in _PASSPORT.finditer(text):
+        yield Finding(m.start(), m.end(), PASSPORT)
+
+
+# Driver's licence: region code (11-28) or region name, 2-digit year,
+# 6-digit serial, 2-digit check: 11-12-345678-90, 서울 12-345678-90.
+_LICENSE_REGIONS = ("서울|부산|경기남부|경기북부|경기|강원|충북|충남|전북|전남|경북|경남"
+                    "|제주|대구|인천|광주|대전|울산")
+_LICENSE = re.compile(
+    _NUM_START + r"(?:1[1-9]|2[0-8])" + _DASH + r"\d{2}" + _DASH + r"\d{6}" + _DASH + r"\d{2}" + _NUM_END
+    + r"|(?:" + _LICENSE_REGIONS + r")\s?\d{2}" + _DASH + r"\d{6}" + _DASH + r"\d{2}" + _NUM_END)
+_LICENSE_BARE = re.compile(_NUM_START + r"(?:1[1-9]|2[0-8])\d{10}" + _NUM_END)
+_LICENSE_CONTEXT = re.compile(r"면허")
+
+
+def find_driver_license(text: str) -> Iterator[Finding]:
+    for m in _LICENSE.finditer(text):
+        yield Finding(m.start(), m.end(), DRIVER_LICENSE)
+    for m in _LICENSE_BARE.finditer(text):
+        if _context_before(text, m.start(), _LICENSE_CONTEXT):
+            yield Finding(m.start(), m.end(), DRIVER_LICENSE)
