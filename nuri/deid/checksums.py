@@ -82,6 +82,19 @@ def corporate_rn_valid(digits: str) -> bool:
     return int(digits[12]) == (10 - total % 10) % 10
 
 
+# Registry offices are numbered 11xx-28xx; the 5th-6th digits give the kind
+# of corporation (11-15 commercial companies, 21-22 civil-law associations and
+# foundations, 31-34 special-law, 41-44 cooperatives, 71 foreign companies,
+# 81-86 other). Used only when no "법인" marks the number: a random number
+# passes a mod-10 check one time in ten.
+_CORPORATE_KINDS = frozenset({11, 12, 13, 14, 15, 21, 22, 31, 32, 33, 34, 41, 42, 43, 44, 71,
+                              81, 82, 83, 84, 85, 86})
+
+
+def corporate_codes_plausible(digits: str) -> bool:
+    return 11 <= int(digits[:2]) <= 28 and int(digits[4:6]) in _CORPORATE_KINDS
+
+
 def card_valid(digits: str) -> bool:
     """Payment card: 15-16 digits, a known issuer prefix and the Luhn check."""
     return (len(digits) in (15, 16) and digits[0] in "345689"

@@ -22,8 +22,10 @@ _AREA = r"(?:2|3[1-3]|4[1-4]|5[1-5]|6[1-4]|70|80|50[2-8]?)"
 _LANDLINE = re.compile(
     _NUM_START + r"(?:(?:\+|00)82" + _SEP + r"(?:\(0\)\s?)?" + _AREA + r"|\(0" + _AREA + r"\)\s?|0" + _AREA + r"\)?"
     + r")" + _SEP + r"\d{3,4}" + _SEP + r"\d{4}" + _NUM_END)
-# Nationwide representative numbers (1588-1234). Years ranges such as
-# 1592-1598 have the same shape; they are told apart by the second half.
+# Nationwide representative numbers (1588-1234). Year ranges such as
+# 1592-1598 have the same shape: a rising second half up to 2100 reads as one
+# unless a phone word comes just before.
+_PHONE_CONTEXT = re.compile(r"전화|연락|문의|상담|콜센터|고객센터|TEL|Tel|tel|☎")
 _REPRESENTATIVE = re.compile(_NUM_START + r"(1(?:5[4-9]|6[0-9]|8[0-9])\d)-(\d{4})" + _NUM_END)
 
 
@@ -33,7 +35,8 @@ def find_phone(text: str) -> Iterator[Finding]:
             yield Finding(m.start(), m.end(), PHONE)
     for m in _REPRESENTATIVE.finditer(text):
         first, second = m.groups()
-        if first[:2] == second[:2] and second > first:  # 1800-1850: a year range
+        if int(first) < int(second) <= 2100 and not _PHONE_CONTEXT.search(
+                text, max(0, m.start() - 12), m.start()):
             continue
         yield Finding(m.start(), m.end(), PHONE)
 

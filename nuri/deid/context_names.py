@@ -32,7 +32,9 @@ _NOT_A_NAME_ENDINGS = ("당", "회", "위", "청", "처", "부")
 _NAME_AFTER_LABEL = re.compile(
     r"(?:성\s?명|이\s?름|성함|신청인|대표자|담당자|작성자|보호자|환자명|수령인|예금주|고객명|피해자|피의자"
     r"|민원인|성명\(한글\))\s*[:：]\s*([가-힣]{2,4})(?![가-힣])")
-_NAME_BEFORE_TITLE = re.compile(r"(?<![가-힣])([가-힣]{3})\s?(?:" + _TITLES + r")(?![가-힣]{2})")
+# At most one Hangul syllable (a particle: 의원이, 씨가) may follow the title;
+# "대통령령" and "총리령" are decrees, not people.
+_NAME_BEFORE_TITLE = re.compile(r"(?<![가-힣])([가-힣]{3}) ?(?:" + _TITLES + r")(?!령)(?![가-힣]{2})")
 _SPONSOR_LABEL = re.compile(r"(?:대표\s?발\s?의\s?자|공동\s?발\s?의\s?자|발\s*의\s*자|찬\s*성\s*자)\s*[:：]")
 _LIST_TOKEN = re.compile(r"[\s․·ㆍ・,、]*([가-힣]{2,4})(?![가-힣])")
 
@@ -73,21 +75,23 @@ _ROAD_ADDRESS = re.compile(
 _LOT_ADDRESS = re.compile(
     r"(?<![가-힣])(?:" + _SIDO + r")" + _DISTRICTS + _TOWNS + r"+"
     r"\s+(?:산\s?)?\d{1,5}(?:-\d{1,5})?(?:번지)?(?![\d.])" + _DETAIL)
+# After a label, an address is Hangul words (digits allowed: 역삼1동) ending in a
+# building or lot number, plus unit details: "주소: 서울특별시 종로구 세종대로 209".
 _ADDRESS_LABEL = re.compile(r"(?:주\s?소|주소지|현주소|거주지|자택|본적|등록기준지)\s*[:：]\s*")
-# Where a labelled address stops: the next "label:" on the line, a tab, a wide gap.
-_ADDRESS_STOP = re.compile(r"[,;|]?\s*(?=[가-힣A-Za-z]{1,8}\s*[:：])|\t|\s{2,}|\n")
+_LABELLED_ADDRESS = re.compile(
+    r"[가-힣][가-힣0-9]*(?:\s+[가-힣0-9.·-]*[가-힣][가-힣0-9]*){0,7}?\s?(?:산\s?)?\d{1,5}(?:-\d{1,5})?"
+    r"(?:번지)?(?![\d.])" + _DETAIL)
+# "이메일 주소:", "IP 주소:" label something else.
+_NOT_POSTAL = re.compile(r"(?:메일|회신|IP|ip|서버|웹|인터넷|홈페이지|MAC|URL)\s?$")
 
 
 def find_addresses(text: str) -> Iterator[Finding]:
     for label in _ADDRESS_LABEL.finditer(text):
-        start = label.end()
-        window_end = min(len(text), start + 100)
-        stop = _ADDRESS_STOP.search(text, start, window_end)
-        end = stop.start() if stop else window_end
-        while end > start and text[end - 1] in " ,.;":
-            end -= 1
-        if end - start >= 4:
-            yield Finding(start, end, ADDRESS)
+        if _NOT_POSTAL.search(text, max(0, label.start() - 6), label.start()):
+            continue
+        m = _LABELLED_ADDRESS.match(text, label.end())
+        if m:
+            yield Finding(m.start(), m.end(), ADDRESS)
     for pattern in (_ROAD_ADDRESS, _LOT_ADDRESS):
         for m in pattern.finditer(text):
             yield Finding(m.start(), m.end(), ADDRESS)

@@ -27,7 +27,17 @@ _CORPORATE_CONTEXT = re.compile(r"법인")
 
 
 def _context_before(text: str, start: int, pattern: re.Pattern[str], width: int = 20) -> bool:
-    return pattern.search(text, max(0, start - width), start) is not None
+    """``pattern`` occurs in the ``width`` characters before ``start``, in the same sentence."""
+    window_start = max(0, start - width)
+    cut = max(text.rfind(".", window_start, start), text.rfind("\n", window_start, start))
+    return pattern.search(text, max(window_start, cut + 1), start) is not None
+
+
+def _context_after(text: str, end: int, pattern: re.Pattern[str], width: int = 12) -> bool:
+    window_end = min(len(text), end + width)
+    cut = min((i for i in (text.find(".", end, window_end), text.find("\n", end, window_end)) if i >= 0),
+              default=window_end)
+    return pattern.search(text, end, cut) is not None
 
 
 def find_thirteen_digit(text: str) -> Iterator[Finding]:
@@ -36,8 +46,8 @@ def find_thirteen_digit(text: str) -> Iterator[Finding]:
     A real birth date with a 1-4 (5-8) gender digit makes an RRN (foreigner
     number) even without the check digit, because numbers issued since
     October 2020 end in random digits. A corporate number needs its check
-    digit; where both readings are valid, a nearby "법인" or a failing RRN
-    check digit tips it to corporate.
+    digit and either "법인" just before it or a plausible office/kind code;
+    with "법인" before it, it wins over the RRN reading.
     """
     for m in _THIRTEEN.finditer(text):
         digits = m.group(1) + m.group(2)
@@ -45,16 +55,10 @@ def find_thirteen_digit(text: str) -> Iterator[Finding]:
         if corporate and _context_before(text, m.start(), _CORPORATE_CONTEXT):
             yield Finding(m.start(), m.end(), CORPORATE_RN)
         elif checksums.is_rrn(digits):
-            if corporate and not checksums.rrn_checksum_ok(digits):
-                yield Finding(m.start(), m.end(), CORPORATE_RN)
-            else:
-                yield Finding(m.start(), m.end(), RRN)
+            yield Finding(m.start(), m.end(), RRN)
         elif checksums.is_foreigner_rn(digits):
-            if corporate and not checksums.foreigner_checksum_ok(digits):
-                yield Finding(m.start(), m.end(), CORPORATE_RN)
-            else:
-                yield Finding(m.start(), m.end(), FOREIGNER_RN)
-        elif corporate:
+            yield Finding(m.start(), m.end(), FOREIGNER_RN)
+        elif corporate and checksums.corporate_codes_plausible(digits):
             yield Finding(m.start(), m.end(), CORPORATE_RN)
 
 
@@ -101,7 +105,7 @@ def find_account(text: str) -> Iterator[Finding]:
         if not 10 <= n_digits <= 14:
             continue
         if (_context_before(text, m.start(), _ACCOUNT_CONTEXT, 25)
-                or _ACCOUNT_CONTEXT.search(text, m.end(), min(len(text), m.end() + 12))):
+                or _context_after(text, m.end(), _ACCOUNT_CONTEXT)):
             yield Finding(m.start(), m.end(), ACCOUNT)
 
 

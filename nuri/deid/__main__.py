@@ -1,0 +1,5 @@
+import sys
+
+from nuri.deid.cli import main
+
+sys.exit(main())
