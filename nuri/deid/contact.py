@@ -6,27 +6,28 @@ import ipaddress
 import re
 from collections.abc import Iterator
 
+from nuri.deid.patterns import NUMBER_END, first_char
 from nuri.deid.types import EMAIL, IP, PHONE, Finding
 
-_NUM_START = r"(?<!\d)(?<!\d[-.])"
-_NUM_END = r"(?!\d)(?![-.]\d)"
 _SEP = r"[-.\s]?"
+_COUNTRY = r"82" + _SEP + r"(?:\(0\)\s?)?"  # +82, +82 (0), 0082
 
-# Country code written as +82 / +82 (0) / 0082, then the number without its 0;
-# or the domestic 0, optionally in parentheses: (02) 123-4567.
+# Mobile: 010/011/016-019. Starts "+82...", "0082..." or "01...".
 _MOBILE = re.compile(
-    _NUM_START + r"(?:(?:\+|00)82" + _SEP + r"(?:\(0\)\s?)?|0)1[016789]" + _SEP
-    + r"\d{3,4}" + _SEP + r"\d{4}" + _NUM_END)
-# Seoul 02, regional 031-064, internet phone 070, toll-free 080, personal 050x.
+    first_char("+0") + r"(?:(?<=\+)" + _COUNTRY + r"|(?<=0)0" + _COUNTRY + r"|(?<=0))"
+    r"1[016789]" + _SEP + r"[0-9]{3,4}" + _SEP + r"[0-9]{4}" + NUMBER_END)
+# Seoul 02, regional 031-064, internet phone 070, toll-free 080, personal 050x;
+# written 02-, (02) or 02) domestically.
 _AREA = r"(?:2|3[1-3]|4[1-4]|5[1-5]|6[1-4]|70|80|50[2-8]?)"
 _LANDLINE = re.compile(
-    _NUM_START + r"(?:(?:\+|00)82" + _SEP + r"(?:\(0\)\s?)?" + _AREA + r"|\(0" + _AREA + r"\)\s?|0" + _AREA + r"\)?"
-    + r")" + _SEP + r"\d{3,4}" + _SEP + r"\d{4}" + _NUM_END)
+    first_char("+0(") + r"(?:(?<=\+)" + _COUNTRY + _AREA + r"|(?<=0)0" + _COUNTRY + _AREA
+    + r"|(?<=\()0" + _AREA + r"\)\s?|(?<=0)" + _AREA + r"\)?)"
+    + _SEP + r"[0-9]{3,4}" + _SEP + r"[0-9]{4}" + NUMBER_END)
 # Nationwide representative numbers (1588-1234). Year ranges such as
 # 1592-1598 have the same shape: a rising second half up to 2100 reads as one
 # unless a phone word comes just before.
 _PHONE_CONTEXT = re.compile(r"전화|연락|문의|상담|콜센터|고객센터|TEL|Tel|tel|☎")
-_REPRESENTATIVE = re.compile(_NUM_START + r"(1(?:5[4-9]|6[0-9]|8[0-9])\d)-(\d{4})" + _NUM_END)
+_REPRESENTATIVE = re.compile(first_char("1") + r"(?:5[4-9]|6[0-9]|8[0-9])[0-9]-[0-9]{4}" + NUMBER_END)
 
 
 def find_phone(text: str) -> Iterator[Finding]:
@@ -34,7 +35,7 @@ def find_phone(text: str) -> Iterator[Finding]:
         for m in pattern.finditer(text):
             yield Finding(m.start(), m.end(), PHONE)
     for m in _REPRESENTATIVE.finditer(text):
-        first, second = m.groups()
+        first, second = m.group().split("-")
         if int(first) < int(second) <= 2100 and not _PHONE_CONTEXT.search(
                 text, max(0, m.start() - 12), m.start()):
             continue
@@ -53,8 +54,14 @@ def find_email(text: str) -> Iterator[Finding]:
         yield Finding(m.start(), m.end(), EMAIL)
 
 
-_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-_IPV4 = re.compile(r"(?<![\d.])" + _OCTET + r"(?:\." + _OCTET + r"){3}(?!\.?\d)")
+# Four dot-separated groups of 1-3 digits; octet values are checked in Python.
+_IPV4 = re.compile(r"[0-9](?<![0-9.][0-9])[0-9]{0,2}(?:\.[0-9]{1,3}){3}(?![0-9])(?!\.[0-9])")
+
+
+def _octets_ok(candidate: str) -> bool:
+    return all(part == str(int(part)) and int(part) <= 255 for part in candidate.split("."))
+
+
 # "v1.2.3.4", "버전 1.2.3.4": version strings that happen to look like IPv4.
 _VERSION_BEFORE = re.compile(r"(?:[vV]|ver\.?\s?|version\s|버전\s?)$", re.IGNORECASE)
 # Any run of hex digits, colons and dots holding two colons; ipaddress decides.
@@ -65,7 +72,7 @@ _IPV6_CANDIDATE = re.compile(
 def find_ip(text: str) -> Iterator[Finding]:
     if "." in text:
         for m in _IPV4.finditer(text):
-            if not _VERSION_BEFORE.search(text, max(0, m.start() - 8), m.start()):
+            if _octets_ok(m.group()) and not _VERSION_BEFORE.search(text, max(0, m.start() - 8), m.start()):
                 yield Finding(m.start(), m.end(), IP)
     if "::" in text or text.count(":") >= 7:
         for m in _IPV6_CANDIDATE.finditer(text):

@@ -34,9 +34,15 @@ _NAME_AFTER_LABEL = re.compile(
     r"|민원인|성명\(한글\))\s*[:：]\s*([가-힣]{2,4})(?![가-힣])")
 # At most one Hangul syllable (a particle: 의원이, 씨가) may follow the title;
 # "대통령령" and "총리령" are decrees, not people.
-_NAME_BEFORE_TITLE = re.compile(r"(?<![가-힣])([가-힣]{3}) ?(?:" + _TITLES + r")(?!령)(?![가-힣]{2})")
+# The scan looks for the title and reads the three syllables before it in
+# Python: a pattern starting with [가-힣]{3} would be tried at every syllable.
+_TITLE = re.compile(r"(?:" + _TITLES + r")(?!령)(?![가-힣]{2})")
 _SPONSOR_LABEL = re.compile(r"(?:대표\s?발\s?의\s?자|공동\s?발\s?의\s?자|발\s*의\s*자|찬\s*성\s*자)\s*[:：]")
 _LIST_TOKEN = re.compile(r"[\s․·ㆍ・,、]*([가-힣]{2,4})(?![가-힣])")
+
+
+def _is_hangul_before(text: str, pos: int) -> bool:
+    return pos > 0 and "가" <= text[pos - 1] <= "힣"
 
 
 def _looks_like_name(word: str) -> bool:
@@ -47,10 +53,15 @@ def find_names(text: str) -> Iterator[Finding]:
     for m in _NAME_AFTER_LABEL.finditer(text):
         if _looks_like_name(m.group(1)):
             yield Finding(m.start(1), m.end(1), NAME)
-    for m in _NAME_BEFORE_TITLE.finditer(text):
-        word = m.group(1)
-        if _looks_like_name(word) and not word.endswith(_NOT_A_NAME_ENDINGS):
-            yield Finding(m.start(1), m.end(1), NAME)
+    for m in _TITLE.finditer(text):
+        end = m.start() - 1 if m.start() > 0 and text[m.start() - 1] == " " else m.start()
+        start = end - 3
+        if start < 0 or _is_hangul_before(text, start):
+            continue
+        word = text[start:end]
+        if (all("가" <= c <= "힣" for c in word) and _looks_like_name(word)
+                and not word.endswith(_NOT_A_NAME_ENDINGS)):
+            yield Finding(start, end, NAME)
     for label in _SPONSOR_LABEL.finditer(text):
         pos = label.end()
         while (token := _LIST_TOKEN.match(text, pos)) is not None:
@@ -69,11 +80,12 @@ _DISTRICTS = r"(?:\s+[가-힣]{1,8}(?:시|군|구))*"
 _TOWNS = r"(?:\s+[가-힣0-9]{1,10}(?:읍|면|동|리|가))"
 _DETAIL = (r"(?:,?\s*\d{1,4}동)?(?:\s*\d{1,5}호)?(?:\s*\d{1,3}층)?"
            r"(?:\s*\([가-힣0-9,.\s]{1,20}\))?")
+_SIDO_ANYWHERE = re.compile(_SIDO)
 _ROAD_ADDRESS = re.compile(
-    r"(?<![가-힣])(?:" + _SIDO + r")" + _DISTRICTS + _TOWNS + r"*"
+    r"(?:" + _SIDO + r")" + _DISTRICTS + _TOWNS + r"*"
     r"\s+[가-힣0-9.]{1,20}(?:로|길)\s?\d{1,5}(?:-\d{1,5})?(?![\d.])" + _DETAIL)
 _LOT_ADDRESS = re.compile(
-    r"(?<![가-힣])(?:" + _SIDO + r")" + _DISTRICTS + _TOWNS + r"+"
+    r"(?:" + _SIDO + r")" + _DISTRICTS + _TOWNS + r"+"
     r"\s+(?:산\s?)?\d{1,5}(?:-\d{1,5})?(?:번지)?(?![\d.])" + _DETAIL)
 # After a label, an address is Hangul words (digits allowed: 역삼1동) ending in a
 # building or lot number, plus unit details: "주소: 서울특별시 종로구 세종대로 209".
@@ -92,6 +104,9 @@ def find_addresses(text: str) -> Iterator[Finding]:
         m = _LABELLED_ADDRESS.match(text, label.end())
         if m:
             yield Finding(m.start(), m.end(), ADDRESS)
+    if _SIDO_ANYWHERE.search(text) is None:
+        return
     for pattern in (_ROAD_ADDRESS, _LOT_ADDRESS):
         for m in pattern.finditer(text):
-            yield Finding(m.start(), m.end(), ADDRESS)
+            if not _is_hangul_before(text, m.start()):
+                yield Finding(m.start(), m.end(), ADDRESS)

@@ -11,18 +11,14 @@ import re
 from collections.abc import Iterator
 
 from nuri.deid import checksums
+from nuri.deid.patterns import DASH, FIRST_DIGIT, NUMBER_END
 from nuri.deid.types import (
     ACCOUNT, BUSINESS_RN, CARD, CORPORATE_RN, DRIVER_LICENSE, FOREIGNER_RN, PASSPORT, RRN,
     Finding,
 )
 
-# Not preceded/followed by a digit, nor by a separator that continues a number.
-_NUM_START = r"(?<!\d)(?<!\d[-.])"
-_NUM_END = r"(?!\d)(?![-.]\d)"
-_DASH = r"[-‐–－]"
-
 # YYMMDD-GNNNNNN, with or without the hyphen (a space is also seen).
-_THIRTEEN = re.compile(_NUM_START + r"(\d{6})(?:\s?" + _DASH + r"\s?|\s)?(\d{7})" + _NUM_END)
+_THIRTEEN = re.compile("(" + FIRST_DIGIT + r"[0-9]{5})(?:\s?" + DASH + r"\s?|\s)?([0-9]{7})" + NUMBER_END)
 _CORPORATE_CONTEXT = re.compile(r"법인")
 
 
@@ -63,8 +59,9 @@ def find_thirteen_digit(text: str) -> Iterator[Finding]:
 
 
 # 123-45-67890 always; 1234567890 or "123 45 67890" only after 사업자/등록번호.
-_BUSINESS_HYPHEN = re.compile(_NUM_START + r"(\d{3})" + _DASH + r"(\d{2})" + _DASH + r"(\d{5})" + _NUM_END)
-_BUSINESS_BARE = re.compile(_NUM_START + r"(\d{3})\s?(\d{2})\s?(\d{5})" + _NUM_END)
+_BUSINESS_HYPHEN = re.compile(
+    "(" + FIRST_DIGIT + r"[0-9]{2})" + DASH + r"([0-9]{2})" + DASH + r"([0-9]{5})" + NUMBER_END)
+_BUSINESS_BARE = re.compile("(" + FIRST_DIGIT + r"[0-9]{2})\s?([0-9]{2})\s?([0-9]{5})" + NUMBER_END)
 _BUSINESS_CONTEXT = re.compile(r"사업자|등록번호|사업장")
 
 
@@ -80,20 +77,23 @@ def find_business_rn(text: str) -> Iterator[Finding]:
 
 # 16 digits as 4-4-4-4 (same separator throughout) or 15 as 4-6-5 (Amex).
 _CARD = re.compile(
-    _NUM_START + r"(?:\d{4}([- ]?)\d{4}\1\d{4}\1\d{4}|\d{4}([- ]?)\d{6}\2\d{5})" + _NUM_END)
+    FIRST_DIGIT + r"[0-9]{3}(?:([- ]?)[0-9]{4}\1[0-9]{4}\1[0-9]{4}|([- ]?)[0-9]{6}\2[0-9]{5})" + NUMBER_END)
+
+
+_NOT_DIGIT = re.compile(r"[^0-9]")
 
 
 def find_card(text: str) -> Iterator[Finding]:
     for m in _CARD.finditer(text):
-        if checksums.card_valid(re.sub(r"\D", "", m.group())):
+        if checksums.card_valid(_NOT_DIGIT.sub("", m.group())):
             yield Finding(m.start(), m.end(), CARD)
 
 
 # Bank accounts have no check digit and no single format (110-123-456789,
 # 1002-123-456789, 123456-12-123456, 3333-01-1234567, bare 10-14 digits),
 # so a candidate counts only near a word that marks an account.
-_ACCOUNT_SHAPE = re.compile(_NUM_START + r"\d{2,6}(?:" + _DASH + r"\d{2,7}){1,4}" + _NUM_END
-                            + r"|" + _NUM_START + r"\d{10,14}" + _NUM_END)
+_ACCOUNT_SHAPE = re.compile(
+    FIRST_DIGIT + r"(?:[0-9]{1,5}(?:" + DASH + r"[0-9]{2,7}){1,4}|[0-9]{9,13})" + NUMBER_END)
 _ACCOUNT_CONTEXT = re.compile(
     r"계좌|입금|송금|이체|통장|예금주|은행|뱅크|농협|신협|수협|새마을금고|우체국|저축"
     r"|KB|NH|IBK|SC제일|씨티|신한")  # not 우리/하나/국민 alone: everyday words
@@ -112,7 +112,8 @@ def find_account(text: str) -> Iterator[Finding]:
 # Passport: type letter + 8 digits (old), or + 3 digits, a letter, 4 digits
 # (since December 2021). Letters: M multiple, S single, R travel certificate,
 # O official, D diplomatic, G/T others.
-_PASSPORT = re.compile(r"(?<![A-Za-z0-9])[MSRODGT](?:\d{8}|\d{3}[A-Z]\d{4})(?![A-Za-z0-9])")
+_PASSPORT = re.compile(
+    r"[MSRODGT](?<![A-Za-z0-9][MSRODGT])(?:[0-9]{8}|[0-9]{3}[A-Z][0-9]{4})(?![A-Za-z0-9])")
 
 
 def find_passport(text: str) -> Iterator[Finding]:
@@ -124,16 +125,29 @@ def find_passport(text: str) -> Iterator[Finding]:
 # 6-digit serial, 2-digit check: 11-12-345678-90, 서울 12-345678-90.
 _LICENSE_REGIONS = ("서울|부산|경기남부|경기북부|경기|강원|충북|충남|전북|전남|경북|경남"
                     "|제주|대구|인천|광주|대전|울산")
+# Numeric form: region code, year, serial, check. Region-name form: the name
+# just before "12-345678-90", checked in Python so the scan starts on a digit.
 _LICENSE = re.compile(
-    _NUM_START + r"(?:1[1-9]|2[0-8])" + _DASH + r"\d{2}" + _DASH + r"\d{6}" + _DASH + r"\d{2}" + _NUM_END
-    + r"|(?:" + _LICENSE_REGIONS + r")\s?\d{2}" + _DASH + r"\d{6}" + _DASH + r"\d{2}" + _NUM_END)
-_LICENSE_BARE = re.compile(_NUM_START + r"(?:1[1-9]|2[0-8])\d{10}" + _NUM_END)
+    "(" + FIRST_DIGIT + r"[0-9])(" + DASH + r"[0-9]{2})?" + DASH + r"[0-9]{6}" + DASH + r"[0-9]{2}"
+    + NUMBER_END)
+_REGION_BEFORE = re.compile(r"(?:" + _LICENSE_REGIONS + r") ?$")
+_LICENSE_BARE = re.compile("(" + FIRST_DIGIT + r"[0-9])[0-9]{10}" + NUMBER_END)
 _LICENSE_CONTEXT = re.compile(r"면허")
+
+
+def _region_code_ok(code: str) -> bool:
+    return 11 <= int(code) <= 28
 
 
 def find_driver_license(text: str) -> Iterator[Finding]:
     for m in _LICENSE.finditer(text):
-        yield Finding(m.start(), m.end(), DRIVER_LICENSE)
+        if m.group(2) is not None:  # 11-12-345678-90
+            if _region_code_ok(m.group(1)):
+                yield Finding(m.start(), m.end(), DRIVER_LICENSE)
+        else:  # 서울 12-345678-90: the region name is part of the number
+            region = _REGION_BEFORE.search(text, max(0, m.start() - 5), m.start())
+            if region:
+                yield Finding(region.start(), m.end(), DRIVER_LICENSE)
     for m in _LICENSE_BARE.finditer(text):
-        if _context_before(text, m.start(), _LICENSE_CONTEXT):
+        if _region_code_ok(m.group(1)) and _context_before(text, m.start(), _LICENSE_CONTEXT):
             yield Finding(m.start(), m.end(), DRIVER_LICENSE)
