@@ -23,11 +23,14 @@ SURNAMES = frozenset(
     "복태목형피두감음빈동온호범좌팽승간상갈시")
 
 # Titles that follow a person's name.
-_TITLES = ("의원|위원장|위원|장관|차관|총리|대통령|시장|군수|구청장|도지사|교육감|대표|회장|사장"
-           "|이사|부장|과장|팀장|국장|실장|주무관|사무관|서기관|교수|박사|선생|기자|변호사|판사"
+_TITLES = ("의원|부위원장|위원장|위원|부의장|의장|장관|차관|총리|대통령|시장|군수|구청장|도지사|교육감|대표|회장|사장"
+           "|이사|부장|과장|팀장|국장|실장|주무관|사무관|서기관|교수|박사|선생|(?<!대)기자|변호사|판사"
            "|검사|씨|님|군|양")
-# Three syllables before a title that are organisations, not people.
-_NOT_A_NAME_ENDINGS = ("당", "회", "위", "청", "처", "부")
+# Three syllables before a title that are not a name: organisations (민주당,
+# 상임위) and words ending in a particle or verb ending (이내에 대통령이,
+# 국회는 의원의, 위하여 대통령).
+_NOT_A_NAME_ENDINGS = ("당", "회", "위", "청", "처", "부", "에", "는", "를", "을", "의", "여", "와", "고",
+                       "며", "면", "다", "게")
 
 _NAME_AFTER_LABEL = re.compile(
     r"(?:성\s?명|이\s?름|성함|신청인|대표자|담당자|작성자|보호자|환자명|수령인|예금주|고객명|피해자|피의자"
