@@ -11,7 +11,7 @@ from nuri.deid.config import DeidConfig, SensitivePattern
 from nuri.deid.engine import Deidentifier, Redaction, deidentify
 from nuri.deid.replace import PseudonymKeyMissing
 from nuri.deid.stream import BadInput, redact_documents
-from nuri.deid.types import BUILTIN_TYPES, Finding
+from nuri.deid.pii_types import BUILTIN_TYPES, Finding
 
 __all__ = [
     "BUILTIN_TYPES", "BadInput", "DeidConfig", "Deidentifier", "Finding", "PseudonymKeyMissing",

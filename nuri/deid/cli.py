@@ -60,8 +60,13 @@ def _load_config(path: str | None, mode: str | None) -> DeidConfig:
             raise _Fail(f"{path}: cannot read config ({type(exc).__name__})") from None
         if not isinstance(loaded, dict):
             raise _Fail(f"{path}: config is not a mapping")
-        data = loaded.get("deid", loaded) if "deid" in loaded else loaded
-        data = dict(data or {})
+        # A domain config carries these settings under "deid:"; a bare file is the section itself.
+        section = loaded["deid"] if "deid" in loaded else loaded
+        if section is None:
+            section = {}
+        if not isinstance(section, dict):
+            raise _Fail(f"{path}: deid settings are not a mapping")
+        data = dict(section)
     if mode:
         data["mode"] = mode
     try:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from nuri.deid.types import BUILTIN_TYPES, SENSITIVE
+from nuri.deid.pii_types import BUILTIN_TYPES, SENSITIVE
 
 _LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 
 from nuri.deid.patterns import NUMBER_END, first_char
-from nuri.deid.types import EMAIL, IP, PHONE, Finding
+from nuri.deid.pii_types import EMAIL, IP, PHONE, Finding
 
 _SEP = r"[-.\s]?"
 _COUNTRY = r"82" + _SEP + r"(?:\(0\)\s?)?"  # +82, +82 (0), 0082

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from nuri.deid.types import ADDRESS, NAME, Finding
+from nuri.deid.pii_types import ADDRESS, NAME, Finding
 
 # The ~100 most common Korean surnames (single syllable; 남궁/황보/제갈/선우 etc.
 # start with 남/황/제/선, which are in the list too).

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from nuri.deid import contact, context_names, id_numbers
 from nuri.deid.config import DeidConfig
 from nuri.deid.replace import replacer_for
-from nuri.deid.types import (
+from nuri.deid.pii_types import (
     ACCOUNT, ADDRESS, BUSINESS_RN, CARD, CORPORATE_RN, DRIVER_LICENSE, EMAIL, FOREIGNER_RN, IP, NAME,
     PASSPORT, PHONE, RRN, SENSITIVE, Finding,
 )

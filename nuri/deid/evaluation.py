@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from nuri.deid.synthetic import Sample
-from nuri.deid.types import Finding
+from nuri.deid.pii_types import Finding
 
 
 @dataclass

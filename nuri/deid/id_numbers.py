@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from nuri.deid import checksums
 from nuri.deid.patterns import DASH, FIRST_DIGIT, NUMBER_END
-from nuri.deid.types import (
+from nuri.deid.pii_types import (
     ACCOUNT, BUSINESS_RN, CARD, CORPORATE_RN, DRIVER_LICENSE, FOREIGNER_RN, PASSPORT, RRN,
     Finding,
 )

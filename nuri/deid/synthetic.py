@@ -18,7 +18,7 @@ from stdnum import luhn
 from stdnum.kr import rrn as stdnum_rrn
 
 from nuri.deid import checksums
-from nuri.deid.types import (
+from nuri.deid.pii_types import (
     ACCOUNT, ADDRESS, BUSINESS_RN, CARD, CORPORATE_RN, DRIVER_LICENSE, EMAIL, FOREIGNER_RN, IP, NAME,
     PASSPORT, PHONE, RRN, Finding,
 )

@@ -104,3 +104,21 @@ def test_overlapping_detections_longest_wins():
     # The address contains a number shaped like other things; one span is replaced.
     red = deidentify("주소: 서울특별시 종로구 세종대로 209, 101동 1203호")
     assert red.counts == {"ADDRESS": 1}
+
+
+def test_redact_documents_streams_with_running_totals():
+    from collections import Counter
+
+    from nuri.deid import BadInput, redact_documents
+
+    totals = Counter()
+    lines = ['{"id": 1, "text": "010-1234-5678"}\n', "\n", '{"id": 2, "text": "a@b.com, c@d.org"}\n']
+    stream = redact_documents(lines, jsonl=True, totals=totals)
+    assert next(stream) == '{"id": 1, "text": "[PHONE]"}'
+    assert totals == {"PHONE": 1}  # updated as documents go by
+    assert list(stream) == ['{"id": 2, "text": "[EMAIL], [EMAIL]"}']
+    assert totals == {"PHONE": 1, "EMAIL": 2}
+    assert list(redact_documents(["가 010-1234-5678\r\n", "나\n"], jsonl=False)) == ["가 [PHONE]", "나"]
+    with pytest.raises(BadInput) as exc:
+        list(redact_documents(['{"text": 1}\n'], jsonl=True))
+    assert exc.value.line_no == 1

@@ -3,7 +3,7 @@
 from nuri.deid import Deidentifier
 from nuri.deid.evaluation import score
 from nuri.deid.synthetic import generate
-from nuri.deid.types import BUILTIN_TYPES, CHECKSUM_TYPES
+from nuri.deid.pii_types import BUILTIN_TYPES, CHECKSUM_TYPES
 
 
 def test_generation_is_deterministic_by_seed():
