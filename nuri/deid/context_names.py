@@ -24,7 +24,7 @@ SURNAMES = frozenset(
 
 # Titles that follow a person's name.
 _TITLES = ("의원|부위원장|위원장|위원|부의장|의장|장관|차관|총리|대통령|시장|군수|구청장|도지사|교육감|대표|회장|사장"
-           "|이사|부장|과장|팀장|국장|실장|주무관|사무관|서기관|교수|박사|선생|(?<!대)기자|변호사|판사"
+           "|이사|부장|과장|팀장|국장|실장|주무관|사무관|서기관|교수|박사|선생|기자|변호사|판사"
            "|검사|씨|님|군|양")
 # Three syllables before a title that are not a name: organisations (민주당,
 # 상임위) and words ending in a particle or verb ending (이내에 대통령이,
@@ -39,7 +39,11 @@ _NAME_AFTER_LABEL = re.compile(
 # "대통령령" and "총리령" are decrees, not people.
 # The scan looks for the title and reads the three syllables before it in
 # Python: a pattern starting with [가-힣]{3} would be tried at every syllable.
+# Keep this a plain alternation: a look-behind inside it disables re's fast
+# first-character scan (measured 140 -> 20 MB/s). Compounds that end in a
+# title but are common nouns are excluded after the match instead.
 _TITLE = re.compile(r"(?:" + _TITLES + r")(?!령)(?![가-힣]{2})")
+_NOUNS_ENDING_IN_TITLE = ("대기자",)  # 임용대기자: people waiting for appointment
 _SPONSOR_LABEL = re.compile(r"(?:대표\s?발\s?의\s?자|공동\s?발\s?의\s?자|발\s*의\s*자|찬\s*성\s*자)\s*[:：]")
 _LIST_TOKEN = re.compile(r"[\s․·ㆍ・,、]*([가-힣]{2,4})(?![가-힣])")
 
@@ -57,6 +61,8 @@ def find_names(text: str) -> Iterator[Finding]:
         if _looks_like_name(m.group(1)):
             yield Finding(m.start(1), m.end(1), NAME)
     for m in _TITLE.finditer(text):
+        if any(text.startswith(noun, m.end() - len(noun)) for noun in _NOUNS_ENDING_IN_TITLE):
+            continue
         end = m.start() - 1 if m.start() > 0 and text[m.start() - 1] == " " else m.start()
         start = end - 3
         if start < 0 or _is_hangul_before(text, start):

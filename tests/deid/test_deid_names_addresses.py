@@ -30,7 +30,8 @@ def test_sponsor_list_of_a_bill():
 
 @pytest.mark.parametrize("text", [
     "국회의원 정수", "지방의회의원 선거", "민주당 의원 다수", "대통령령 제31234호", "해당 의원은",
-    "성명서를 발표하였다", "제 출 자 : 정 부", "고객님께 안내", "상임위 위원장",
+    "성명서를 발표하였다", "제 출 자 : 정 부", "고객님께 안내", "상임위 위원장", "임용대기자 또는 일용직",
+    "15일 이내에 대통령이 공포한다", "②국회는 의원의 자격을 심사하며",
 ])
 def test_name_look_alikes_untouched(text):
     assert DEID.redact(text).text == text
