@@ -35,17 +35,18 @@ _NOT_A_NAME_ENDINGS = ("당", "회", "위", "청", "처", "부", "에", "는", "
 _NAME_AFTER_LABEL = re.compile(
     r"(?:성\s?명|이\s?름|성함|신청인|대표자|담당자|작성자|보호자|환자명|수령인|예금주|고객명|피해자|피의자"
     r"|민원인|성명\(한글\))\s*[:：]\s*([가-힣]{2,4})(?![가-힣])")
-# At most one Hangul syllable (a particle: 의원이, 씨가) may follow the title;
-# "대통령령" and "총리령" are decrees, not people.
-# The scan looks for the title and reads the three syllables before it in
-# Python: a pattern starting with [가-힣]{3} would be tried at every syllable.
-# Keep this a plain alternation: a look-behind inside it disables re's fast
-# first-character scan (measured 140 -> 20 MB/s). Compounds that end in a
-# title but are common nouns are excluded after the match instead.
+# A title followed by at most one Hangul syllable (a particle: 의원이, 씨가);
+# "대통령령" and "총리령" are decrees, not people. The scan finds the title and
+# reads the three syllables before it in Python: a pattern starting with
+# [가-힣]{3} would be tried at every syllable. Keep it a plain alternation: a
+# look-behind inside it disables re's fast first-character scan (measured
+# 140 -> 20 MB/s), so nouns that merely end in a title are excluded afterwards.
 _TITLE = re.compile(r"(?:" + _TITLES + r")(?!령)(?![가-힣]{2})")
 _NOUNS_ENDING_IN_TITLE = ("대기자",)  # 임용대기자: people waiting for appointment
 _SPONSOR_LABEL = re.compile(r"(?:대표\s?발\s?의\s?자|공동\s?발\s?의\s?자|발\s*의\s*자|찬\s*성\s*자)\s*[:：]")
 _LIST_TOKEN = re.compile(r"[\s․·ㆍ・,、]*([가-힣]{2,4})(?![가-힣])")
+# Words that end a sponsor list: its closing "의원(10인)" or the next heading.
+_LIST_END = frozenset({"의원", "제안이유", "주요내용", "제안", "이유", "참고사항", "비용추계"})
 
 
 def _is_hangul_before(text: str, pos: int) -> bool:
@@ -75,7 +76,7 @@ def find_names(text: str) -> Iterator[Finding]:
         pos = label.end()
         while (token := _LIST_TOKEN.match(text, pos)) is not None:
             word = token.group(1)
-            if word == "의원" or not _looks_like_name(word):
+            if word in _LIST_END or not _looks_like_name(word):
                 break
             yield Finding(token.start(1), token.end(1), NAME)
             pos = token.end()

@@ -21,6 +21,11 @@ def test_names_in_context(text, expected):
     assert DEID.redact(text).text == expected
 
 
+def test_sponsor_list_ends_at_the_next_heading():
+    red = DEID.redact("발의자 : 홍길동․김철수\n\n제안이유\n\n이 법은")
+    assert red.text == "발의자 : [NAME]․[NAME]\n\n제안이유\n\n이 법은"
+
+
 def test_sponsor_list_of_a_bill():
     text = "발  의  자 : 정의화․이명수․김을동 \n\n이사철ㆍ여상규·안규백\n\n김학송 의원(10인)\n\n제안이유"
     red = DEID.redact(text)
