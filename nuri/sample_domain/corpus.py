@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Callable
 
-from . import facts
+from . import facts, prose
 from .knowledge import CRISES, HOUSEHOLDS, OCCUPATIONS, PROGRAMMES, Programme
 from .text import (
     date_str, dong, email, fill, josa, masked_name, mobile, office, office_phone, official, person_name, region, rrn,
@@ -65,7 +65,7 @@ CLOSERS_H = [
 ]
 
 CONNECT_H = ["또한", "아울러", "그리고", "한편", "이와 함께", "특히", "참고로", "덧붙여"]
-CONNECT_P = ["또한", "아울러", "한편", "이와 함께", "특히", "다만", "이에 따라", "이 밖에"]
+CONNECT_P = ["또한", "아울러", "한편", "이와 함께", "특히", "이 밖에", "덧붙여"]
 
 QUOTES = [
     "필요한 분들이 제때 지원을 받을 수 있도록 현장 중심으로 제도를 운영하겠다",
@@ -138,7 +138,7 @@ def doc_press(rng: random.Random, p: Programme, pii: bool = False) -> tuple[str,
         rng.choice([
             "{m:은} {mo}월 {d}일 {n}의 {y}년 운영 계획을 발표했다.",
             "{m:은} {d}일 {n:을} 더 많은 국민이 받을 수 있도록 제도를 개선한다고 밝혔다.",
-            "{m}는 {y}년 {mo}월부터 {n} 신청을 받는다고 {d}일 밝혔다.",
+            "{m:은} {y}년 {mo}월부터 {n} 신청을 받는다고 {d}일 밝혔다.",
             "{n}의 지원 기준이 {y}년부터 달라진다. {m:은} {d}일 이같이 밝혔다.",
         ]),
         m=p.ministry, n=p.name, y=str(y), mo=str(mo), d=str(d),
@@ -229,8 +229,8 @@ def _household_intro(rng: random.Random) -> tuple[str, str]:
     crisis = rng.choice(CRISES)
     s = fill(
         rng.choice([
-            "{sido} {sgg}에 사는 {name} 씨({age}세)는 {hh}로, {occ}로 일하다가 {crisis} 생계가 막막해졌다.",
-            "{sgg}에 거주하는 {age}세 {name} 씨는 {occ}로 생활을 꾸려 왔다. 그러나 {crisis} 하루하루가 힘겨워졌다.",
+            "{sido} {sgg}에 사는 {name} 씨({age}세)는 {hh:으로}, {occ:으로} 일하다가 {crisis} 생계가 막막해졌다.",
+            "{sgg}에 거주하는 {age}세 {name} 씨는 {occ:으로} 생활을 꾸려 왔다. 그러나 {crisis} 하루하루가 힘겨워졌다.",
             "{name} 씨({age}세)는 {sgg}의 낡은 다세대주택에 사는 {hh}다. {crisis} 도움이 절실한 상황이었다.",
         ]),
         sido=sido, sgg=sgg, name=name, age=str(age), hh=hh, occ=occ, crisis=crisis,
@@ -241,11 +241,11 @@ def _household_intro(rng: random.Random) -> tuple[str, str]:
 def doc_case(rng: random.Random, p: Programme, pii: bool = False) -> tuple[str, str]:
     intro, sgg = _household_intro(rng)
     q = rng.choice(PROGRAMMES)
-    title = rng.choice(["복지 현장 사례: {n}로 다시 일어선 이웃", "위기가구 지원 사례 - {sgg}", "사례로 보는 {n}", "찾아가는 복지 상담 사례"])
+    title = rng.choice(["복지 현장 사례: {n:으로} 다시 일어선 이웃", "위기가구 지원 사례 - {sgg}", "사례로 보는 {n}", "찾아가는 복지 상담 사례"])
     title = fill(title, n=p.short, sgg=sgg)
     worker = official(rng)
     body = [
-        intro,
+        intro + " " + " ".join(rng.sample(prose.LIFE, 2)),
         fill(rng.choice([
             "이웃의 제보를 받은 {w:이} 집을 찾아가 상담한 끝에 {n:을} 신청하도록 도왔다.",
             "건강보험료 체납 정보로 위기가구 발굴 대상이 되자 {w:이} 방문해 {n} 신청을 안내했다.",
@@ -323,8 +323,7 @@ def doc_amend(rng: random.Random, p: Programme, pii: bool = False) -> tuple[str,
 
 def doc_compare(rng: random.Random, p: Programme, pii: bool = False) -> tuple[str, str]:
     q = rng.choice([x for x in PROGRAMMES if x.key != p.key])
-    title = fill(rng.choice(["{a}와 {b}, 무엇이 다를까", "{a}과 {b} 비교", "헷갈리는 {a}와 {b} 정리"]), a=p.short, b=q.short)
-    title = title.replace(p.short + "와", josa(p.short, "와")).replace(p.short + "과", josa(p.short, "와"))
+    title = fill(rng.choice(["{a:과} {b}, 무엇이 다를까", "{a:과} {b} 비교", "헷갈리는 {a:과} {b} 정리"]), a=p.short, b=q.short)
     body = [
         fill(rng.choice([
             "{a:과} {b:은} 이름이 비슷하거나 대상이 겹쳐 헷갈리는 경우가 많다.",
@@ -435,7 +434,7 @@ def doc_stats(rng: random.Random, p: Programme, pii: bool = False) -> tuple[str,
     body = [
         fill(rng.choice([
             "{y}년 말 기준 {n} 수급자는 전국 약 {c:,}명으로 전년보다 {inc}% 늘었다.",
-            "{y}년 {n} 이용자는 약 {c:,}명으로 집계되었으며, 이 가운데 {sido}가 차지하는 비중은 {share}%였다.",
+            "{y}년 {n} 이용자는 약 {c:,}명으로 집계되었으며, 이 가운데 {sido:이} 차지하는 비중은 {share}%였다.",
         ]).replace("{c:,}", f"{n1:,}"), y=str(y), n=p.name, inc=str(inc), sido=sido, share=str(rng.randint(2, 26))),
         fill(rng.choice([
             "연령별로는 {a}대 비중이 가장 높았고, 가구 유형별로는 1인 가구가 {s}%를 차지했다.",
@@ -452,12 +451,12 @@ RELATED_LEADS_H = [
     "[함께 알아 두면 좋은 제도]", "※ 관련 제도 안내", "■ 이런 지원도 있습니다", "참고: 함께 신청할 수 있는 제도", "○ 연계 가능한 복지서비스",
 ]
 RELATED_LEADS_P = ["한편", "이와 별도로", "아울러", "관련 제도로는", "비슷한 제도로는"]
-PLAIN_KINDS = ("press", "compare", "column", "stats", "case")
+PLAIN_KINDS = ("press", "compare", "column", "stats", "case", "community", "story", "interview")
 
 
 def extra_paragraph(kind: str, rng: random.Random, p: Programme) -> str:
     """A paragraph about a related programme (adds length and cross-references)."""
-    if kind in ("counsel", "complaint"):
+    if kind in ("counsel", "complaint", "glossary", "season"):
         return ""
     same = [q for q in PROGRAMMES if q.key != p.key and q.category == p.category]
     others = [q for q in PROGRAMMES if q.key != p.key]
@@ -497,6 +496,11 @@ DOC_TYPES: list[tuple[str, Callable[..., tuple[str, str]], int]] = [
     ("complaint", doc_complaint, 7),
     ("training", doc_training, 5),
     ("stats", doc_stats, 4),
+    ("glossary", prose.doc_glossary, 3),
+    ("community", prose.doc_community, 7),
+    ("season", prose.doc_season, 4),
+    ("interview", prose.doc_interview, 4),
+    ("story", prose.doc_story, 6),
 ]
 
 PII_TYPES = ("case", "counsel", "complaint", "training")

@@ -46,11 +46,11 @@ def target(p: Programme, rng: random.Random, style: str = "h") -> str:
         ]
     else:
         opts = [
-            "지원 대상은 {t}이다.",
+            "지원 대상은 {t:이다}.",
             "{n:은} {t:을} 대상으로 한다.",
             "{t:이} 지원 대상에 해당한다.",
-            "{n}의 대상은 {t}로 정해져 있다.",
-            "수혜 대상은 {t}이다.",
+            "{n}의 대상은 {t:으로} 정해져 있다.",
+            "수혜 대상은 {t:이다}.",
         ]
     return _pick(rng, opts, n=p.name if rng.random() < 0.6 else p.short, t=p.target)
 
@@ -76,8 +76,8 @@ def income(p: Programme, rng: random.Random, style: str = "h") -> str:
         "소득 수준이 {i}인지 확인한 뒤 선정합니다.",
     ]
     opts_p = [
-        "소득 기준은 {i}이다.",
-        "선정 기준은 {i}로 설정되어 있다.",
+        "소득 기준은 {i:이다}.",
+        "선정 기준은 {i:으로} 설정되어 있다.",
         "{i:이} 소득 요건으로 적용된다.",
     ]
     return _pick(rng, opts_h if style == "h" else opts_p, n=n, i=p.income)
@@ -87,16 +87,16 @@ def amount(p: Programme, rng: random.Random, style: str = "h") -> str:
     n = p.name if rng.random() < 0.5 else p.short
     opts_h = [
         "지원 금액은 {a}입니다.",
-        "{n:은} {a} 수준으로 지원됩니다.",
+        "{n}의 지원 수준은 {a}입니다.",
         "지원 내용은 {b}이며, 금액은 {a}입니다.",
         "{b:을} 지원하며 그 규모는 {a}입니다.",
         "받을 수 있는 금액은 {a}입니다.",
     ]
     opts_p = [
-        "지원 금액은 {a}이다.",
-        "{n}의 지원 수준은 {a}이다.",
-        "{b:을} 지원하며 규모는 {a}이다.",
-        "지원액은 {a}로 책정되었다.",
+        "지원 금액은 {a:이다}.",
+        "{n}의 지원 수준은 {a:이다}.",
+        "{b:을} 지원하며 규모는 {a:이다}.",
+        "지원액은 {a:으로} 책정되었다.",
     ]
     return _pick(rng, opts_h if style == "h" else opts_p, n=n, a=p.amount, b=p.benefit)
 
@@ -110,15 +110,15 @@ def benefit(p: Programme, rng: random.Random, style: str = "h") -> str:
     ]
     opts_p = [
         "{n:은} {b:을} 지원하는 제도다.",
-        "지원 내용은 {b}이다.",
+        "지원 내용은 {b:이다}.",
     ]
     return _pick(rng, opts_h if style == "h" else opts_p, n=n, b=p.benefit)
 
 
 def payment(p: Programme, rng: random.Random, style: str = "h") -> str:
-    opts_h = ["지급 방식은 {x}입니다.", "{x} 방식으로 지원됩니다.", "지원금은 {x} 형태로 받게 됩니다."]
-    opts_p = ["지급은 {x} 방식으로 이루어진다.", "지급 방식은 {x}이다."]
-    return _pick(rng, opts_h if style == "h" else opts_p, x=p.payment)
+    opts_h = ["지급 방식은 {x}입니다.", "지급 방법: {x}.", "{n}의 지급 방식은 {x}입니다.", "지급과 관련해서는 {x}의 방식을 따릅니다."]
+    opts_p = ["지급 방식은 {x:이다}.", "{n}의 지급 방식은 {x:이다}."]
+    return _pick(rng, opts_h if style == "h" else opts_p, x=p.payment, n=p.short)
 
 
 def apply(p: Programme, rng: random.Random, style: str = "h") -> str:
@@ -132,7 +132,7 @@ def apply(p: Programme, rng: random.Random, style: str = "h") -> str:
                 "{o:을} 이용하면 방문하지 않고도 신청할 수 있으며, {pl}에서도 접수합니다.",
             ]
     else:
-        opts = ["신청은 {pl}에서 받는다.", "신청 창구는 {pl}이다."]
+        opts = ["신청은 {pl}에서 받는다.", "신청 창구는 {pl:이다}."]
         if p.online:
             opts += ["{pl}에 방문하거나 {o}에서 온라인으로 신청할 수 있다.", "온라인 신청은 {o}에서 가능하다."]
     return _pick(rng, opts, pl=pl, o=p.online or "")
@@ -143,7 +143,7 @@ def docs(p: Programme, rng: random.Random, style: str = "h") -> str:
     if style == "h":
         opts = ["신청할 때는 {d:을} 준비해 주십시오.", "필요한 서류는 {d}입니다.", "구비서류로 {d:이} 필요합니다.", "{d:을} 지참하시기 바랍니다."]
     else:
-        opts = ["필요 서류는 {d}이다.", "신청 시 {d:을} 제출해야 한다."]
+        opts = ["필요 서류는 {d:이다}.", "신청 시 {d:을} 제출해야 한다."]
     return _pick(rng, opts, d=d)
 
 
@@ -168,9 +168,9 @@ def start(p: Programme, rng: random.Random, style: str = "h") -> str:
 
 def phone(p: Programme, rng: random.Random, style: str = "h") -> str:
     if style == "h":
-        opts = ["자세한 내용은 {ph}에 문의하시기 바랍니다.", "궁금한 점은 {ph}로 전화하시면 안내받을 수 있습니다.", "문의: {ph}", "상담이 필요하면 {ph}에 연락하십시오."]
+        opts = ["자세한 내용은 {ph}에 문의하시기 바랍니다.", "궁금한 점은 {ph:으로} 전화하시면 안내받을 수 있습니다.", "문의: {ph}", "상담이 필요하면 {ph}에 연락하십시오."]
     else:
-        opts = ["문의는 {ph}에서 받는다.", "관련 문의는 {ph}로 하면 된다."]
+        opts = ["문의는 {ph}에서 받는다.", "관련 문의는 {ph:으로} 하면 된다."]
     return _pick(rng, opts, ph=p.phone)
 
 

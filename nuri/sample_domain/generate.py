@@ -11,7 +11,7 @@ from . import facts
 from .corpus import generate_corpus
 from .datasets import (
     ASPECTS, COMPLY, DECLINES, EVASIVE, OFFDOMAIN_ANSWERS, OFFTOPIC, RUDE, basic_items, domain_answer, domain_prompt,
-    harmful_items, long_evasive, offdomain_prompts, pick_balanced, rude_with_facts, wrong_fact_answer,
+    harmful_items, long_evasive, offdomain_prompts, offtopic_answer, pick_balanced, rude_with_facts, wrong_fact_answer,
 )
 from .knowledge import PROGRAMMES, Programme
 
@@ -95,12 +95,12 @@ def build(seed: int = DEFAULT_SEED) -> dict[str, object]:
     n_harm = len(pref_harm)
     n_dom = N_PREF - n_off - n_harm
     for p, a, q in _domain_pairs(pref_rng, n_dom, sft_prompts):
-        good = domain_answer(p, a, pref_rng)
+        good = domain_answer(p, a, pref_rng, decorate=pref_rng.random() < 0.6)
         bad_pool = [
             ("wrong", wrong_fact_answer(p, a, pref_rng)),
             ("evasive", pref_rng.choice([pref_rng.choice(EVASIVE), long_evasive(p, pref_rng)])),
             ("rude", pref_rng.choice([pref_rng.choice(RUDE), rude_with_facts(p, a, pref_rng)])),
-            ("offtopic", pref_rng.choice(OFFTOPIC)),
+            ("offtopic", offtopic_answer(pref_rng)),
         ]
         pref_rng.shuffle(bad_pool)
         k = pref_rng.choice([2, 3])

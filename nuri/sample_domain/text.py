@@ -17,9 +17,9 @@ def _last_char(word: str) -> str:
     # skip a trailing parenthetical: "복지로(www...)" -> "로"
     while w.endswith(")") and "(" in w:
         w = w[: w.rfind("(")].rstrip()
-    w = w.rstrip("'\"”’.%")
-    if word.rstrip().endswith("%"):
+    if w.endswith("%"):
         return "트"  # 퍼센트
+    w = w.rstrip("'\"”’.")
     return w[-1] if w else ""
 
 
@@ -48,6 +48,7 @@ _PAIRS = {
     "이라": ("이라", "라"), "라": ("이라", "라"),
     "이라는": ("이라는", "라는"),
     "이라면": ("이라면", "라면"),
+    "이면": ("이면", "면"),
     "이란": ("이란", "란"),
     "아": ("아", "야"),
 }
