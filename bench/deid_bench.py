@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from nuri.deid import Deidentifier  # noqa: E402
 from nuri.deid.evaluation import TypeScore, score  # noqa: E402
 from nuri.deid.synthetic import Sample, generate  # noqa: E402
-from nuri.deid.types import BUILTIN_TYPES, CHECKSUM_TYPES, Finding  # noqa: E402
+from nuri.deid.pii_types import BUILTIN_TYPES, CHECKSUM_TYPES, Finding  # noqa: E402
 
 Predict = Callable[[str], list[Finding]]
 
