@@ -81,7 +81,7 @@ def _secret(name: str, string_data: dict, opts: pulumi.ResourceOptions, namespac
         f"{namespace}-{name}",
         metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace),
         type="Opaque",
-        string_data=pulumi.Output.secret(string_data),  # the whole map, so no key leaks in plaintext
+        string_data=pulumi.Output.secret(string_data),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["data", "stringData"])),
     )
 
@@ -93,20 +93,17 @@ def _tls(opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
             f"minio-{name}", api_version="cert-manager.io/v1", kind=kind,
             metadata={"name": name, "namespace": NAMESPACE}, spec=spec, opts=opts)
 
+    dns_names = [SERVICE, f"{SERVICE}.{NAMESPACE}", f"{SERVICE}.{NAMESPACE}.svc", f"{SERVICE}.{NAMESPACE}.svc.cluster.local",
+                 # Kubeflow Pipelines reaches the store through its own ExternalName alias.
+                 "minio-service.kubeflow", "minio-service.kubeflow.svc", "minio-service.kubeflow.svc.cluster.local"]
     return [
-    cr("Issuer", "selfsigned", {"selfSigned": {}}),
-    cr("Certificate", "minio-ca", {"isCA": True, "commonName": "nuri-minio-ca", "secretName": CA_SECRET,
-                                   "privateKey": {"algorithm": "ECDSA", "size": 256},
-                                   "issuerRef": {"name": "selfsigned", "kind": "Issuer"}}),
-    cr("Issuer", "minio-ca", {"ca": {"secretName": CA_SECRET}}),
-    cr("Certificate", "minio-tls", {
-        "secretName": TLS_SECRET,
-        "dnsNames": [SERVICE, f"{SERVICE}.{NAMESPACE}", f"{SERVICE}.{NAMESPACE}.svc",
-                     f"{SERVICE}.{NAMESPACE}.svc.cluster.local",
-                     # Kubeflow Pipelines reaches the store through its own ExternalName alias.
-                     "minio-service.kubeflow", "minio-service.kubeflow.svc", "minio-service.kubeflow.svc.cluster.local"],
-        "issuerRef": {"name": "minio-ca", "kind": "Issuer"},
-    }),
+        cr("Issuer", "selfsigned", {"selfSigned": {}}),
+        cr("Certificate", "minio-ca", {"isCA": True, "commonName": "nuri-minio-ca", "secretName": CA_SECRET,
+                                       "privateKey": {"algorithm": "ECDSA", "size": 256},
+                                       "issuerRef": {"name": "selfsigned", "kind": "Issuer"}}),
+        cr("Issuer", "minio-ca", {"ca": {"secretName": CA_SECRET}}),
+        cr("Certificate", "minio-tls", {"secretName": TLS_SECRET, "dnsNames": dns_names,
+                                        "issuerRef": {"name": "minio-ca", "kind": "Issuer"}}),
     ]
 
 

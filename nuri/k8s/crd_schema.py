@@ -126,7 +126,11 @@ def validate_custom_resource(obj: dict, crds_dir: Path | None = None) -> None:
     directory = crds_dir or find_crds_dir()
     if directory is None:
         raise ValueError(f"{kind} {name}: no CRD folder found (set {CRDS_DIR_ENV} or provide ../shared/crds)")
-    error = jsonschema.exceptions.best_match(_validator(Path(directory).resolve(), api_version, kind).iter_errors(obj))
+    try:
+        validator = _validator(Path(directory).resolve(), api_version, kind)
+    except ValueError as err:
+        raise ValueError(f"{kind} {name}: {str(err).removeprefix(kind + ': ')}") from None
+    error = jsonschema.exceptions.best_match(validator.iter_errors(obj))
     if error is not None:
         message = " ".join(error.message.split())
         raise ValueError(f"{kind} {name}: {_path(error)}: {message[:300]}")

@@ -1,0 +1,91 @@
+"""Managed-cloud mode (AWS EKS): private by default, least-privilege IAM, GPU pool."""
+import json
+
+from infra import cluster_eks
+from nuri.k8s.policy import is_protected
+
+
+def _one(rendered, typ, name=None):
+    found = [r.inputs for r in rendered.of_type(typ) if name is None or r.name == name]
+    assert len(found) == 1, (typ, name, len(found))
+    return found[0]
+
+
+def test_cluster_endpoint_is_private_except_for_the_operators_networks(eks_example):
+    vpc = _one(eks_example, "aws:eks/cluster:Cluster")["vpcConfig"]
+    assert vpc["endpointPrivateAccess"] is True
+    assert vpc["endpointPublicAccess"] is True
+    assert vpc["publicAccessCidrs"] == ["203.0.113.0/28"]
+
+
+def test_without_operator_cidrs_the_endpoint_is_not_public():
+    from nuri_infra_mocks import render
+    rendered = render({"clusterMode": "eks", "eksRegion": "eu-west-1"}, kubeconfig=None)
+    vpc = _one(rendered, "aws:eks/cluster:Cluster")["vpcConfig"]
+    assert vpc["endpointPublicAccess"] is False and "publicAccessCidrs" not in vpc
+    zones = sorted(r.inputs["availabilityZone"] for r in rendered.of_type("aws:ec2/subnet:Subnet"))
+    assert zones == ["eu-west-1a", "eu-west-1a", "eu-west-1b", "eu-west-1b"]
+
+
+def test_secrets_are_kms_encrypted_and_audit_logs_on(eks_example):
+    cluster = _one(eks_example, "aws:eks/cluster:Cluster")
+    assert cluster["encryptionConfig"]["resources"] == ["secrets"]
+    assert _one(eks_example, "aws:kms/key:Key")["enableKeyRotation"] is True
+    assert "audit" in cluster["enabledClusterLogTypes"]
+    assert cluster["accessConfig"]["authenticationMode"] == "API"
+
+
+def test_iam_roles_carry_only_the_managed_policies_eks_needs(eks_example):
+    attached = {r.inputs["policyArn"] for r in eks_example.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
+    assert attached == set(cluster_eks.CLUSTER_POLICIES) | set(cluster_eks.NODE_POLICIES)
+    services = sorted(json.loads(r.inputs["assumeRolePolicy"])["Statement"][0]["Principal"]["Service"]
+                      for r in eks_example.of_type("aws:iam/role:Role"))
+    assert services == ["ec2.amazonaws.com", "eks.amazonaws.com"]
+    assert not eks_example.of_type("aws:iam/policy:Policy")  # no custom, broader policies
+
+
+def test_nodes_live_in_private_subnets(eks_example):
+    subnets = {r.name: r.inputs for r in eks_example.of_type("aws:ec2/subnet:Subnet")}
+    assert all(s.get("mapPublicIpOnLaunch") in (None, False) for s in subnets.values())
+    for pool in eks_example.of_type("aws:eks/nodeGroup:NodeGroup"):
+        assert len(pool.inputs["subnetIds"]) == 2
+        assert all(subnet_id.startswith("nuri-private-") for subnet_id in pool.inputs["subnetIds"])
+
+
+def test_gpu_pool_is_tainted_labelled_and_bounded(eks_example):
+    gpu = _one(eks_example, "aws:eks/nodeGroup:NodeGroup", "gpu")
+    assert gpu["instanceTypes"] == ["g6e.12xlarge"]
+    assert gpu["amiType"] == "AL2023_x86_64_NVIDIA"
+    assert gpu["scalingConfig"] == {"minSize": 0, "desiredSize": 0, "maxSize": 6}
+    assert gpu["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
+    assert gpu["labels"]["nuri.io/pool"] == "gpu"
+    system = _one(eks_example, "aws:eks/nodeGroup:NodeGroup", "system")
+    assert system["labels"] == {"nuri.io/pool": "system"} and "taints" not in system
+    assert system["scalingConfig"] == {"minSize": 2, "desiredSize": 2, "maxSize": 4}
+
+
+def test_gpu_operator_skips_drivers_the_ami_already_has(eks_example):
+    values = eks_example.release("gpu-operator")["values"]
+    assert values["driver"]["enabled"] is False and values["toolkit"]["enabled"] is False
+
+
+def test_kubeconfig_uses_short_lived_tokens_and_is_secret(eks_example):
+    kubeconfig = json.loads(eks_example.outputs["kubeconfig"])
+    assert kubeconfig["users"][0]["user"]["exec"]["args"][:2] == ["eks", "get-token"]
+    assert "token" not in json.dumps(kubeconfig["users"][0]["user"]).replace("get-token", "")
+    assert eks_example.secret_outputs == {"kubeconfig"}
+    provider = eks_example.of_type("pulumi:providers:kubernetes")[0]
+    assert is_protected(provider.inputs["kubeconfig"])
+
+
+def test_tenants_may_reach_the_api_server_inside_the_vpc_only(eks_example):
+    policy = eks_example.one("NetworkPolicy", "allow-kube-api", "agency-health")
+    assert policy["spec"]["egress"][0]["to"] == [{"ipBlock": {"cidr": "10.40.0.0/16"}}]
+
+
+def test_multi_user_pipelines_get_a_profile_per_agency(eks_example):
+    assert eks_example.kustomize_directories[0].split("?")[0].endswith("/platform-agnostic-multi-user")
+    profile = eks_example.one("Profile", "agency-health")
+    assert profile["spec"] == {"owner": {"kind": "User", "name": "ml-lead@health.gov.example"}}
+    namespace = eks_example.one("Namespace", "agency-health")
+    assert namespace["metadata"]["annotations"] == {"owner": "ml-lead@health.gov.example"}
