@@ -36,8 +36,9 @@ def find_phone(text: str) -> Iterator[Finding]:
             yield Finding(m.start(), m.end(), PHONE)
     for m in _REPRESENTATIVE.finditer(text):
         first, second = m.group().split("-")
+        line_start = text.rfind("\n", 0, m.start()) + 1
         if int(first) < int(second) <= 2100 and not _PHONE_CONTEXT.search(
-                text, max(0, m.start() - 12), m.start()):
+                text, max(line_start, m.start() - 12), m.start()):
             continue
         yield Finding(m.start(), m.end(), PHONE)
 

@@ -48,6 +48,8 @@ def test_name_look_alikes_untouched(text):
     ("거주지: 부산 해운대구 우동 1234-5번지 방문", "거주지: [ADDRESS] 방문"),
     ("사무실은 대전광역시 서구 둔산로 100에 있다", "사무실은 [ADDRESS]에 있다"),
     ("제주특별자치도 제주시 문연로 6", "[ADDRESS]"),
+    ("서울특별시 종로구 세종대로 209 (세종로, 정부서울청사) 방문", "[ADDRESS] 방문"),
+    ("경기도 성남시 분당구 판교역로 159 (장호성의원 대표발의)", "[ADDRESS] ([NAME]의원 대표발의)"),
 ])
 def test_addresses(text, expected):
     assert DEID.redact(text).text == expected
