@@ -11,13 +11,14 @@ import pulumi
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from infra import (  # noqa: E402
-    cert_manager, cluster_eks, cluster_existing, config, gpu, kuberay, minio, pipelines, raw_manifests, serving, tenants,
+    autoscaler, cert_manager, cluster_eks, cluster_existing, config, gpu, kuberay, minio, pipelines, raw_manifests, serving, tenants,
 )
 
 
 def compose(cfg: config.PlatformConfig) -> dict[str, pulumi.Output]:
     """Builds everything for one stack and returns the stack outputs."""
     cluster = cluster_eks.create(cfg) if cfg.cluster_mode == "eks" else cluster_existing.create(cfg)
+    autoscaler.deploy(cfg, cluster)
     certs = cert_manager.deploy(cfg, cluster)
     gpu.deploy(cfg, cluster)
     raw_manifests.apply("cluster/priority-classes.yaml", cluster, cfg.image_registry, [])

@@ -33,6 +33,7 @@ GPU_OPERATOR = ChartSource("gpu-operator", "https://helm.ngc.nvidia.com/nvidia")
 DEVICE_PLUGIN = ChartSource("nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin")
 MINIO = ChartSource("minio", "https://charts.min.io/")
 KUBERAY_OPERATOR = ChartSource("kuberay-operator", "https://ray-project.github.io/kuberay-helm/")
+CLUSTER_AUTOSCALER = ChartSource("cluster-autoscaler", "https://kubernetes.github.io/autoscaler")
 KSERVE_CRD = ChartSource("oci://ghcr.io/kserve/charts/kserve-crd")
 KSERVE = ChartSource("oci://ghcr.io/kserve/charts/kserve")
 

@@ -20,3 +20,12 @@ class Cluster:
     gpu_drivers_preinstalled: bool = False
     # CIDRs of the Kubernetes API server, for tenant NetworkPolicy egress (pipeline drivers, Ray autoscaler).
     api_server_cidrs: list[pulumi.Input[str]] = field(default_factory=list)
+    # Managed node pools only: what the cluster autoscaler needs to resize them (None = not managed here).
+    autoscaling: "Autoscaling | None" = None
+
+
+@dataclass(frozen=True)
+class Autoscaling:
+    cluster_name: pulumi.Output[str]
+    region: str
+    role_arn: pulumi.Output[str]  # IAM role the autoscaler's service account assumes (IRSA)

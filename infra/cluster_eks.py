@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from .cluster import GPU_POOL_LABEL, GPU_TAINT_KEY, SYSTEM_POOL_LABEL, Cluster
+from .cluster import GPU_POOL_LABEL, GPU_TAINT_KEY, SYSTEM_POOL_LABEL, Autoscaling, Cluster
 from .config import PlatformConfig
 
 CLUSTER_POLICIES = ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"]
@@ -68,6 +68,45 @@ def _network(cfg: PlatformConfig, zones: list[str], opts: pulumi.ResourceOptions
         aws.ec2.RouteTableAssociation(f"nuri-private-{zone}", subnet_id=subnet.id, route_table_id=private_rt.id, opts=opts)
         private.append(subnet)
     return private
+
+
+AUTOSCALER_SERVICE_ACCOUNT = "kube-system:cluster-autoscaler"
+
+
+def autoscaler_policy(cluster_name: str) -> str:
+    """Read what it must; resize or shrink only Auto Scaling groups tagged as this cluster's."""
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Resource": "*", "Action": [
+                "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
+                "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities",
+                "ec2:DescribeImages", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplateVersions",
+                "ec2:GetInstanceTypesFromInstanceRequirements", "eks:DescribeNodegroup"]},
+            {"Effect": "Allow", "Resource": "*",
+             "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+             "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}}},
+        ],
+    })
+
+
+def _autoscaler_role(cluster: aws.eks.Cluster, opts: pulumi.ResourceOptions) -> aws.iam.Role:
+    """IAM role for the autoscaler's service account only (IRSA), via the cluster's OIDC issuer."""
+    issuer = cluster.identities[0].oidcs[0].issuer
+    oidc = aws.iam.OpenIdConnectProvider("nuri-eks", url=issuer, client_id_lists=["sts.amazonaws.com"], opts=opts)
+
+    def trust(args: list[str]) -> str:
+        provider_arn, issuer_url = args
+        host = issuer_url.removeprefix("https://")
+        return json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Federated": provider_arn}, "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {f"{host}:sub": f"system:serviceaccount:{AUTOSCALER_SERVICE_ACCOUNT}",
+                                           f"{host}:aud": "sts.amazonaws.com"}}}]})
+
+    role = aws.iam.Role("nuri-cluster-autoscaler", assume_role_policy=pulumi.Output.all(oidc.arn, issuer).apply(trust),
+                        opts=opts)
+    aws.iam.RolePolicy("nuri-cluster-autoscaler", role=role.id, policy=cluster.name.apply(autoscaler_policy), opts=opts)
+    return role
 
 
 def _kubeconfig(cluster: aws.eks.Cluster, region: str) -> pulumi.Output[str]:
@@ -145,6 +184,7 @@ def create(cfg: PlatformConfig) -> Cluster:
         **common,
     )
 
+    autoscaler_role = _autoscaler_role(cluster, opts)
     kubeconfig = _kubeconfig(cluster, cfg.eks_region)
     provider = k8s.Provider("cluster", kubeconfig=kubeconfig, enable_server_side_apply=True,
                             opts=pulumi.ResourceOptions(depends_on=[cluster, system_pool, gpu_pool]))
@@ -154,4 +194,5 @@ def create(cfg: PlatformConfig) -> Cluster:
         gpu_drivers_preinstalled=True,
         # The control plane's ENIs live in the VPC.
         api_server_cidrs=[cfg.eks_vpc_cidr],
+        autoscaling=Autoscaling(cluster_name=cluster.name, region=cfg.eks_region, role_arn=autoscaler_role.arn),
     )

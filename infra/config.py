@@ -120,6 +120,7 @@ class PlatformConfig(BaseModel):
     eks_gpu_min_size: int = Field(default=0, ge=0)
     eks_gpu_max_size: int = Field(default=4, ge=1)
     eks_gpu_disk_size: int = Field(default=300, ge=50)
+    cluster_autoscaler_version: str = "9.46.6"
 
     @field_validator("minio_storage_size")
     @classmethod

@@ -10,13 +10,11 @@ import pytest  # noqa: E402
 
 import nuri_infra_mocks as mocks  # noqa: E402
 
-# A small on-premise stack: defaults everywhere, two agencies.
-MINIMAL = {"agencies": ["health gpus=4 cpu=64 memory=256Gi", "tax"]}
 
 
 @pytest.fixture(scope="session")
 def minimal():
-    return mocks.render(MINIMAL)
+    return mocks.render(mocks.MINIMAL)
 
 
 @pytest.fixture(scope="session")

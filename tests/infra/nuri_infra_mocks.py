@@ -20,6 +20,8 @@ from pulumi.runtime.rpc import is_rpc_secret
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n"
+# A small on-premise stack: defaults everywhere, two agencies.
+MINIMAL = {"agencies": ["health gpus=4 cpu=64 memory=256Gi", "tax"]}
 
 
 @dataclass
@@ -60,7 +62,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
             state.setdefault("arn", f"arn:aws:mock:::{args.name}")
             if args.typ == "aws:eks/cluster:Cluster":
                 state.update(name=args.name, endpoint="https://mock.eks.example",
-                             certificateAuthority={"data": "bW9jay1jYQ=="})
+                             certificateAuthority={"data": "bW9jay1jYQ=="},
+                             identities=[{"oidcs": [{"issuer": "https://oidc.eks.mock.example/id/NURI"}]}])
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs):

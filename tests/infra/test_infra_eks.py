@@ -38,10 +38,31 @@ def test_secrets_are_kms_encrypted_and_audit_logs_on(eks_example):
 def test_iam_roles_carry_only_the_managed_policies_eks_needs(eks_example):
     attached = {r.inputs["policyArn"] for r in eks_example.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
     assert attached == set(cluster_eks.CLUSTER_POLICIES) | set(cluster_eks.NODE_POLICIES)
-    services = sorted(json.loads(r.inputs["assumeRolePolicy"])["Statement"][0]["Principal"]["Service"]
-                      for r in eks_example.of_type("aws:iam/role:Role"))
-    assert services == ["ec2.amazonaws.com", "eks.amazonaws.com"]
-    assert not eks_example.of_type("aws:iam/policy:Policy")  # no custom, broader policies
+    trusts = {r.name: json.loads(r.inputs["assumeRolePolicy"])["Statement"][0] for r in eks_example.of_type("aws:iam/role:Role")}
+    assert trusts["nuri-eks-cluster"]["Principal"] == {"Service": "eks.amazonaws.com"}
+    assert trusts["nuri-eks-node"]["Principal"] == {"Service": "ec2.amazonaws.com"}
+    assert not eks_example.of_type("aws:iam/policy:Policy")  # no custom, broader managed policies
+
+
+def test_autoscaler_role_is_for_its_service_account_and_its_cluster_only(eks_example):
+    trust = json.loads(next(r.inputs["assumeRolePolicy"] for r in eks_example.of_type("aws:iam/role:Role")
+                            if r.name == "nuri-cluster-autoscaler"))["Statement"][0]
+    assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert trust["Condition"]["StringEquals"]["oidc.eks.mock.example/id/NURI:sub"] == \
+        "system:serviceaccount:kube-system:cluster-autoscaler"
+    policy = json.loads(eks_example.of_type("aws:iam/rolePolicy:RolePolicy")[0].inputs["policy"])
+    mutating = policy["Statement"][1]
+    assert mutating["Action"] == ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]
+    assert mutating["Condition"] == {"StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/nuri": "owned"}}
+    assert all(not a.endswith("*") for statement in policy["Statement"] for a in statement["Action"])
+
+
+def test_cluster_autoscaler_chart_runs_in_eks_mode_only(eks_example, minimal):
+    release = eks_example.release("cluster-autoscaler")
+    assert (release["chart"], release["version"]) == ("cluster-autoscaler", "9.46.6")
+    assert release["values"]["autoDiscovery"] == {"clusterName": "nuri"}
+    assert release["values"]["rbac"]["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"].startswith("arn:aws:")
+    assert "cluster-autoscaler" not in minimal.releases()
 
 
 def test_nodes_live_in_private_subnets(eks_example):

@@ -5,9 +5,7 @@ import pytest
 
 from infra import tenants
 from nuri.k8s.policy import is_protected
-from nuri_infra_mocks import render
-
-from conftest import MINIMAL
+from nuri_infra_mocks import MINIMAL, render
 
 NS = "agency-health"
 
