@@ -6,7 +6,7 @@ import random
 from typing import Callable
 
 from . import facts, prose
-from .knowledge import CRISES, HOUSEHOLDS, OCCUPATIONS, PROGRAMMES, Programme
+from .knowledge import PROGRAMMES, Programme
 from .text import (
     date_str, dong, email, fill, josa, masked_name, mobile, office, office_phone, official, person_name, region, rrn,
 )
@@ -31,6 +31,14 @@ POLICY_H = [
     "청각·언어장애가 있는 분은 손말이음센터를 통해 상담을 받을 수 있습니다.",
     "서류 발급이 어려운 경우 담당 공무원이 행정정보 공동이용으로 대신 확인할 수 있습니다.",
     "급여를 부정하게 받은 경우 지급액을 돌려주어야 하고 처벌을 받을 수도 있습니다.",
+    "주소지가 아닌 곳에 살고 있다면 실제 거주지 관할 행정복지센터에서도 상담을 받을 수 있습니다.",
+    "수급 결정 통지서는 우편이나 문자로 보내 드리며, 복지로에서도 처리 상황을 조회할 수 있습니다.",
+    "가구원 가운데 군 복무 중이거나 교도소에 있는 사람은 가구원 산정에서 제외될 수 있습니다.",
+    "이사를 하면 전입신고 뒤 새 주소지 행정복지센터에서 급여가 이어지도록 변경 신청을 해야 합니다.",
+    "통역이 필요한 결혼이민자는 다누리콜센터(1577-1366)를 통해 상담을 도움받을 수 있습니다.",
+    "급여가 입금되지 않았다면 계좌 정보가 바뀌지 않았는지 먼저 확인해 주십시오.",
+    "중복 지원이 제한되는 제도가 있으므로 다른 급여를 받고 있다면 상담할 때 꼭 알려 주십시오.",
+    "복지 상담은 무료이며, 상담 내용은 본인 동의 없이 외부에 알리지 않습니다.",
 ]
 
 POLICY_P = [
@@ -50,6 +58,15 @@ POLICY_P = [
     "디지털 취약계층을 위해 온라인 신청과 함께 대면 창구도 계속 유지해야 한다는 의견이 많다.",
     "복지 예산은 해마다 늘고 있지만 체감도는 지역과 계층에 따라 차이가 크다는 분석도 있다.",
     "위기가구 발굴 과정에서 통장, 이장, 집배원, 검침원 등 생활업종 종사자의 역할이 커지고 있다.",
+    "사회복지 전담 공무원 한 명이 담당하는 가구 수가 수백 곳에 이르는 지역도 적지 않다.",
+    "소득 기준선 바로 위에 있는 이른바 경계층 가구는 어떤 지원도 받지 못하는 경우가 많다.",
+    "복지 재정의 지속 가능성을 높이려면 세입 기반 확충과 지출 효율화가 함께 논의되어야 한다.",
+    "농어촌 지역에서는 대중교통이 불편해 행정복지센터 방문 자체가 큰 부담이 된다.",
+    "청년층의 사회적 고립은 주거 불안, 취업난, 정신건강 문제와 맞물려 새로운 복지 과제로 떠올랐다.",
+    "돌봄 노동자의 처우 개선 없이는 서비스 질을 높이기 어렵다는 목소리가 크다.",
+    "지자체별 재정 여건에 따라 같은 제도라도 추가 지원 수준이 달라 지역 간 격차가 생긴다.",
+    "인공지능을 활용한 안부 확인 서비스가 일부 지자체에서 시범 운영되고 있다.",
+    "가족 해체와 비혼 증가로 전통적인 가족 부양 기능은 빠르게 약해지고 있다.",
     "복지 급여 간 중복과 공백을 줄이기 위해 제도 간 연계 기준을 정비할 필요가 있다.",
 ]
 
@@ -220,32 +237,34 @@ def doc_local(rng: random.Random, p: Programme, pii: bool = False) -> tuple[str,
     return title, "\n".join(lines)
 
 
-def _household_intro(rng: random.Random) -> tuple[str, str]:
+def _household_intro(rng: random.Random, p: Programme) -> tuple[str, str]:
     sido, sgg = region(rng)
     name = masked_name(rng)
-    age = rng.randint(19, 88)
-    hh = rng.choice(HOUSEHOLDS)
-    occ = rng.choice(OCCUPATIONS)
-    crisis = rng.choice(CRISES)
+    age, hh, crisis, occ = prose.persona(rng, p)
+    generic = p.category not in prose.PERSONAS and p.key != "leaving_care"
+    extra_t = ["{name} 씨({age}세)는 {occ:으로} 일하며 {hh:으로} 살아왔다. 그런데 {crisis} 도움이 절실해졌다."] if generic else []
     s = fill(
-        rng.choice([
-            "{sido} {sgg}에 사는 {name} 씨({age}세)는 {hh:으로}, {occ:으로} 일하다가 {crisis} 생계가 막막해졌다.",
-            "{sgg}에 거주하는 {age}세 {name} 씨는 {occ:으로} 생활을 꾸려 왔다. 그러나 {crisis} 하루하루가 힘겨워졌다.",
-            "{name} 씨({age}세)는 {sgg}의 낡은 다세대주택에 사는 {hh}다. {crisis} 도움이 절실한 상황이었다.",
+        rng.choice(extra_t + [
+            "{sido} {sgg}에 사는 {name} 씨({age}세)는 {hh:이다}. {crisis} 생활이 크게 흔들렸다.",
+            "{sgg}에 거주하는 {age}세 {name} 씨는 {hh:으로} 어렵게 생활을 꾸려 왔다. 그러나 {crisis} 하루하루가 힘겨워졌다.",
+            "{name} 씨({age}세)는 {sgg}의 낡은 다세대주택에 사는 {hh:이다}. {crisis} 도움이 절실한 상황이었다.",
         ]),
         sido=sido, sgg=sgg, name=name, age=str(age), hh=hh, occ=occ, crisis=crisis,
     )
+    if generic:
+        s += " " + " ".join(rng.sample(prose.LIFE, 2))
     return s, sgg
 
 
 def doc_case(rng: random.Random, p: Programme, pii: bool = False) -> tuple[str, str]:
-    intro, sgg = _household_intro(rng)
-    q = rng.choice(PROGRAMMES)
+    intro, sgg = _household_intro(rng, p)
+    same = [x for x in PROGRAMMES if x.category == p.category and x.key != p.key]
+    q = rng.choice(same) if same else rng.choice([x for x in PROGRAMMES if x.key != p.key])
     title = rng.choice(["복지 현장 사례: {n:으로} 다시 일어선 이웃", "위기가구 지원 사례 - {sgg}", "사례로 보는 {n}", "찾아가는 복지 상담 사례"])
     title = fill(title, n=p.short, sgg=sgg)
     worker = official(rng)
     body = [
-        intro + " " + " ".join(rng.sample(prose.LIFE, 2)),
+        intro,
         fill(rng.choice([
             "이웃의 제보를 받은 {w:이} 집을 찾아가 상담한 끝에 {n:을} 신청하도록 도왔다.",
             "건강보험료 체납 정보로 위기가구 발굴 대상이 되자 {w:이} 방문해 {n} 신청을 안내했다.",
@@ -279,7 +298,7 @@ def _pii_block(rng: random.Random) -> str:
 def doc_counsel_log(rng: random.Random, p: Programme, pii: bool = False) -> tuple[str, str]:
     dt = date_str(rng, 0)
     worker = official(rng)
-    intro, sgg = _household_intro(rng)
+    intro, sgg = _household_intro(rng, p)
     title = f"{sgg} 복지상담 기록지 ({dt})"
     lines = [f"상담일시: {dt} {rng.randint(9, 17)}시 {rng.choice(['00', '10', '20', '30', '40', '50'])}분", f"상담자: {worker}",
              "상담 경로: " + rng.choice(["방문 상담", "전화 상담(129 연계)", "가정 방문", "이웃 제보", "복지위기 알림 앱 신고"])]
@@ -456,7 +475,7 @@ PLAIN_KINDS = ("press", "compare", "column", "stats", "case", "community", "stor
 
 def extra_paragraph(kind: str, rng: random.Random, p: Programme) -> str:
     """A paragraph about a related programme (adds length and cross-references)."""
-    if kind in ("counsel", "complaint", "glossary", "season"):
+    if kind in ("counsel", "complaint", "glossary", "season", "board", "minutes", "scam"):
         return ""
     same = [q for q in PROGRAMMES if q.key != p.key and q.category == p.category]
     others = [q for q in PROGRAMMES if q.key != p.key]
@@ -501,9 +520,12 @@ DOC_TYPES: list[tuple[str, Callable[..., tuple[str, str]], int]] = [
     ("season", prose.doc_season, 4),
     ("interview", prose.doc_interview, 4),
     ("story", prose.doc_story, 6),
+    ("board", prose.doc_board, 8),
+    ("scam", prose.doc_scam, 3),
+    ("minutes", prose.doc_minutes, 3),
 ]
 
-PII_TYPES = ("case", "counsel", "complaint", "training")
+PII_TYPES = ("case", "counsel", "complaint", "training", "board")
 
 
 def generate_corpus(rng: random.Random, n_unique: int = 600, n_dup: int = 18, pii_rate: float = 0.1) -> tuple[list[str], dict]:

@@ -43,6 +43,10 @@ def target(p: Programme, rng: random.Random, style: str = "h") -> str:
             "{n:을} 받을 수 있는 분은 {t}입니다.",
             "{t:이} {n}의 지원 대상에 해당합니다.",
             "대상자는 {t}입니다.",
+            "이 제도의 혜택은 {t:을} 위한 것입니다.",
+            "{t:이라면} 누구든 상담을 거쳐 {n:을} 받을 수 있습니다.",
+            "지원 자격은 {t}에게 주어집니다.",
+            "{n}의 수혜 범위는 {t}입니다.",
         ]
     else:
         opts = [
@@ -51,6 +55,9 @@ def target(p: Programme, rng: random.Random, style: str = "h") -> str:
             "{t:이} 지원 대상에 해당한다.",
             "{n}의 대상은 {t:으로} 정해져 있다.",
             "수혜 대상은 {t:이다}.",
+            "{t:이} 주된 수혜층이다.",
+            "{n:은} {t:을} 지원하기 위해 마련되었다.",
+            "지원을 받을 수 있는 사람은 {t:으로} 한정된다.",
         ]
     return _pick(rng, opts, n=p.name if rng.random() < 0.6 else p.short, t=p.target)
 
@@ -91,12 +98,17 @@ def amount(p: Programme, rng: random.Random, style: str = "h") -> str:
         "지원 내용은 {b}이며, 금액은 {a}입니다.",
         "{b:을} 지원하며 그 규모는 {a}입니다.",
         "받을 수 있는 금액은 {a}입니다.",
+        "수급자가 되면 {a:을} 받게 됩니다.",
+        "{n}의 급여 수준은 해마다 조정되며, 현재 {a}입니다.",
+        "구체적인 지원 규모는 {a}입니다.",
     ]
     opts_p = [
         "지원 금액은 {a:이다}.",
         "{n}의 지원 수준은 {a:이다}.",
         "{b:을} 지원하며 규모는 {a:이다}.",
         "지원액은 {a:으로} 책정되었다.",
+        "현재 지원 수준은 {a:이다}.",
+        "수급자는 {a:을} 받는다.",
     ]
     return _pick(rng, opts_h if style == "h" else opts_p, n=n, a=p.amount, b=p.benefit)
 
@@ -116,7 +128,7 @@ def benefit(p: Programme, rng: random.Random, style: str = "h") -> str:
 
 
 def payment(p: Programme, rng: random.Random, style: str = "h") -> str:
-    opts_h = ["지급 방식은 {x}입니다.", "지급 방법: {x}.", "{n}의 지급 방식은 {x}입니다.", "지급과 관련해서는 {x}의 방식을 따릅니다."]
+    opts_h = ["지급 방식은 {x}입니다.", "지급 방법: {x}.", "{n}의 지급 방식은 {x}입니다."]
     opts_p = ["지급 방식은 {x:이다}.", "{n}의 지급 방식은 {x:이다}."]
     return _pick(rng, opts_h if style == "h" else opts_p, x=p.payment, n=p.short)
 
@@ -124,7 +136,9 @@ def payment(p: Programme, rng: random.Random, style: str = "h") -> str:
 def apply(p: Programme, rng: random.Random, style: str = "h") -> str:
     pl = places_text(p)
     if style == "h":
-        opts = ["신청은 {pl}에서 할 수 있습니다.", "{pl:을} 방문하여 신청하시면 됩니다.", "가까운 {pl}에 방문해 신청할 수 있습니다.", "신청 장소는 {pl}입니다."]
+        opts = ["신청은 {pl}에서 할 수 있습니다.", "{pl:을} 방문하여 신청하시면 됩니다.", "가까운 {pl}에 방문해 신청할 수 있습니다.", "신청 장소는 {pl}입니다.",
+                "본인이나 가족이 {pl}에 직접 방문하여 접수하시면 됩니다.", "신분증을 가지고 {pl}에 오시면 담당자가 신청을 도와드립니다.",
+                "거동이 어려운 분은 {pl}에 전화하시면 방문 접수를 안내받을 수 있습니다."]
         if p.online:
             opts += [
                 "{pl}에 방문하거나 {o}에서 온라인으로 신청할 수 있습니다.",
@@ -141,7 +155,8 @@ def apply(p: Programme, rng: random.Random, style: str = "h") -> str:
 def docs(p: Programme, rng: random.Random, style: str = "h") -> str:
     d = docs_text(p)
     if style == "h":
-        opts = ["신청할 때는 {d:을} 준비해 주십시오.", "필요한 서류는 {d}입니다.", "구비서류로 {d:이} 필요합니다.", "{d:을} 지참하시기 바랍니다."]
+        opts = ["신청할 때는 {d:을} 준비해 주십시오.", "필요한 서류는 {d}입니다.", "구비서류로 {d:이} 필요합니다.", "{d:을} 지참하시기 바랍니다.",
+                "접수 시 {d:을} 제출하셔야 하며, 일부 서류는 담당자가 행정정보로 대신 확인할 수 있습니다.", "제출 서류: {d}", "미리 {d:을} 챙겨 오시면 접수가 빨라집니다."]
     else:
         opts = ["필요 서류는 {d:이다}.", "신청 시 {d:을} 제출해야 한다."]
     return _pick(rng, opts, d=d)
@@ -152,7 +167,7 @@ def ministry(p: Programme, rng: random.Random, style: str = "h") -> str:
     if style == "h":
         opts = ["{n:은} {m:이} 담당하며, {op:이} 실무를 맡고 있습니다.", "소관 부처는 {m}입니다.", "{n}의 주관 부처는 {m}입니다.", "{m:이} 총괄하는 사업입니다."]
     else:
-        opts = ["{n:은} {m} 소관 사업이다.", "주관 부처는 {m}이며, {op:이} 운영을 맡는다.", "{m:이} 총괄한다."]
+        opts = ["{n:은} {m} 소관 사업이다.", "주관 부처는 {m}이며, {op:이} 운영을 맡는다.", "{n:은} {m:이} 총괄한다."]
     return _pick(rng, opts, n=n, m=p.ministry, op=p.operator)
 
 
@@ -160,7 +175,8 @@ def start(p: Programme, rng: random.Random, style: str = "h") -> str:
     n = p.name if rng.random() < 0.6 else p.short
     y = str(p.start) + "년"
     if style == "h":
-        opts = ["{n:은} {y}에 처음 시행되었습니다.", "이 제도는 {y}부터 시행되고 있습니다.", "{n:은} {y} 도입된 제도입니다.", "{law}에 근거하여 {y}부터 운영되고 있습니다."]
+        opts = ["{n:은} {y}에 처음 시행되었습니다.", "이 제도는 {y}부터 시행되고 있습니다.", "{n:은} {y} 도입된 제도입니다.", "{law}에 근거하여 {y}부터 운영되고 있습니다.",
+                "{n:은} {y}에 첫발을 뗀 뒤 여러 차례 개선되어 왔습니다.", "{law:을} 근거로 하는 {n:은} {y}에 시작되었습니다."]
     else:
         opts = ["{n:은} {y}에 도입되었다.", "{y} 시행 이후 꾸준히 확대되어 왔다.", "{law}에 근거해 {y}부터 시행되었다."]
     return _pick(rng, opts, n=n, y=y, law=p.law)

@@ -276,7 +276,8 @@ def doc_interview(rng: random.Random, p: Programme, pii: bool = False) -> tuple[
 def doc_story(rng: random.Random, p: Programme, pii: bool = False) -> tuple[str, str]:
     sido, sgg = region(rng)
     name = masked_name(rng)
-    age = rng.randint(22, 86)
+    age, hh, crisis, occ = persona(rng, p)
+    generic = p.category not in PERSONAS and p.key != "leaving_care"
     title = fill(rng.choice(["다시 봄을 기다리며: {sgg} {name} 씨 이야기", "복지 사각지대에서 찾은 희망", "이웃의 관심이 살린 한 가정", "{age}세 {name} 씨의 겨울"]),
                  sgg=sgg, name=name, age=str(age))
     life = list(LIFE)
@@ -287,13 +288,214 @@ def doc_story(rng: random.Random, p: Programme, pii: bool = False) -> tuple[str,
         "{sgg}에 사는 {name} 씨({age}세)의 하루는 늘 고단했다.", "{name} 씨({age}세)가 {sgg:으로} 이사 온 것은 몇 해 전이었다.",
         "{sido} {sgg}의 좁은 골목 끝 집에는 {age}세 {name} 씨가 산다.",
     ]), sgg=sgg, name=name, age=str(age), sido=sido)
+    first += " " + fill(rng.choice(["그의 집은 {hh:이다}.", "{hh}인 이 집은 {crisis} 형편이 급격히 나빠졌다.", "{crisis} 삶이 송두리째 흔들렸다."]),
+                        hh=hh, crisis=crisis)
     turn = fill(rng.choice([
         "그러던 중 동네 통장의 제보로 행정복지센터 담당자가 집을 찾아왔고, {n:을} 알게 되었다.",
         "우연히 복지관 게시판에서 {n} 안내문을 본 것이 변화의 시작이었다.",
         "검침원이 밀린 고지서를 보고 걱정하는 마음에 행정복지센터에 연락하면서 상황이 달라졌다.",
     ]), n=p.name)
     return title, "\n\n".join([
-        first + " " + " ".join(life[:3]),
+        first + (" " + " ".join(life[:3]) if generic else ""),
         turn + " " + facts.sentence("target", p, rng, "p") + " " + facts.sentence("amount", p, rng, "p"),
         " ".join(outcome[:2]),
     ])
+
+
+# --------------------------------------------------------------------------
+# Citizen Q&A board, scam warnings, committee minutes
+# --------------------------------------------------------------------------
+
+BOARD_GREETINGS = (
+    "안녕하세요.", "수고 많으십니다.", "처음 글 남겨요.", "답답한 마음에 글을 올립니다.", "여기에 물어봐도 되는지 모르겠네요.", "급해서 질문드립니다.",
+    "늦은 시간에 죄송합니다.", "주변에 물어볼 데가 없어서요.",
+)
+BOARD_SELF = (
+    "저는 {age}살이고 {hh}입니다.", "{age}세 {occ:으로} 일하고 있습니다.", "올해 {age}살 된 어머니를 모시고 사는 딸입니다.",
+    "남편과 아이 둘을 키우는 {age}살 엄마예요.", "혼자 사는 {age}살 직장인입니다.", "{sgg}에 사는 {age}세 주민입니다.",
+    "얼마 전 {crisis} 앞이 캄캄합니다.", "{age}살 아버지가 {crisis} 상황이 많이 어렵습니다.",
+)
+BOARD_ASK = {
+    "target": ("제가 {n} 대상이 되는지 궁금해요.", "이런 경우에도 {n:을} 받을 수 있을까요?"),
+    "amount": ("{n:을} 받으면 얼마 정도 나오는지 알고 싶습니다.", "{n} 금액이 어느 정도인지 궁금합니다."),
+    "apply": ("{n:은} 어디에 가서 신청하면 되나요?", "{n} 신청을 어떻게 하는지 모르겠어요."),
+    "docs": ("{n} 신청하려면 무슨 서류를 챙겨 가야 하나요?", "{n} 서류 준비가 복잡하다던데 뭐가 필요한가요?"),
+    "income": ("소득이 조금 있는데 {n:을} 받을 수 있을까요?", "{n} 소득 기준이 어떻게 되는지 알려 주세요."),
+}
+BOARD_CLOSE = ("답변 부탁드립니다.", "감사합니다.", "도와주세요.", "빠른 답변 기다리겠습니다.", "좋은 하루 보내세요.")
+
+SCAM_PATTERNS = (
+    "\"[정부지원] 긴급생활비 대상자로 선정되었습니다. 아래 링크에서 신청하세요\"라는 문자",
+    "복지 담당 공무원을 사칭하며 지원금 지급에 필요하다고 계좌 비밀번호를 묻는 전화",
+    "지원금을 먼저 받으려면 수수료나 보증금을 입금해야 한다는 안내",
+    "\"정부 재난지원금 조회\"를 내세워 출처를 알 수 없는 앱 설치를 유도하는 메시지",
+    "기초연금 인상분을 돌려준다며 신분증 사진과 카드 번호를 보내 달라는 요구",
+    "저금리 정부 지원 대출로 바꿔 주겠다며 기존 대출을 상환하라고 요구하는 전화",
+    "국민연금공단이나 건강보험공단 직원이라며 환급금을 준다고 현금인출기로 유도하는 행위",
+)
+SCAM_TIPS = (
+    "정부와 공공기관은 문자나 전화로 계좌 비밀번호, 카드 번호, 인증번호를 절대 묻지 않습니다.",
+    "문자에 포함된 인터넷 주소(URL)는 누르지 말고 바로 삭제하십시오.",
+    "지원금 신청은 복지로, 정부24 같은 공식 누리집이나 행정복지센터에서만 하십시오.",
+    "의심스러운 전화를 받으면 일단 끊고 해당 기관의 대표번호로 직접 확인하십시오.",
+    "이미 돈을 보냈다면 즉시 112나 금융감독원 콜센터(1332)에 신고하고 은행에 지급정지를 요청하십시오.",
+    "어르신들이 피해를 입지 않도록 가족과 이웃이 함께 내용을 알려 주십시오.",
+    "휴대전화 보안 설정에서 출처를 알 수 없는 앱 설치를 차단해 두는 것이 좋습니다.",
+)
+
+AGENDA = (
+    "겨울철 위기가구 집중 발굴 계획", "고독사 위험군 안부 확인 사업 추진 현황", "특화사업 예산 집행 실적", "이웃돕기 성금 배분 기준",
+    "명예사회복지공무원 위촉 건", "반찬 나눔 사업 참여 가구 확대", "공유 냉장고 운영 방안", "취약계층 집수리 대상 선정", "복지 사각지대 발굴 우수 사례 공유",
+    "다음 연도 지역사회보장계획 의견 수렴", "폭염 대비 취약가구 지원 방안", "청년 1인 가구 고립 예방 프로그램",
+)
+DECISIONS = (
+    "원안대로 의결함.", "일부 수정하여 의결함.", "추가 검토 후 다음 회의에서 재논의하기로 함.", "위원 전원 찬성으로 통과함.",
+    "담당 부서에서 세부 계획을 보완하여 보고하기로 함.", "예산 범위 내에서 우선순위를 정해 추진하기로 함.",
+)
+REMARKS = (
+    "{name} 위원: 작년보다 신청 가구가 늘어난 만큼 봉사자 확보가 시급합니다.",
+    "{name} 위원: 통장님들의 제보가 큰 역할을 하고 있으니 간담회를 정례화했으면 합니다.",
+    "{name} 위원: 어르신들이 문자 안내를 잘 못 보시니 직접 방문 안내를 병행해야 합니다.",
+    "{name} 위원장: 민관이 함께 움직일 때 사각지대가 줄어든다는 점을 다시 확인했습니다.",
+    "{name} 위원: 후원 물품이 특정 가구에 몰리지 않도록 배분 기준을 공개하는 것이 좋겠습니다.",
+    "{name} 위원: 청년 가구는 낮에 연락이 어려우니 저녁 상담 시간을 운영해 보면 어떨까요?",
+    "{name} 간사: 지난 분기 발굴 가구 가운데 상당수가 공적 급여로 연계되었습니다.",
+)
+
+
+def doc_board(rng: random.Random, p: Programme, pii: bool = False) -> tuple[str, str]:
+    sido, sgg = region(rng)
+    age, hh, crisis, occ = persona(rng, p)
+    generic = p.category not in PERSONAS and p.key != "leaving_care"
+    selfs = list(BOARD_SELF) if generic else ["저는 {age}살이고 {hh:입니다}.", "{sgg}에 사는 {age}세 주민입니다. 집은 {hh:입니다}.", "얼마 전 {crisis} 앞이 캄캄합니다."]
+    aspect = rng.choice(list(BOARD_ASK))
+    n = rng.choice([p.name, p.short])
+    title = fill(rng.choice(["[질문] {n} 문의드립니다", "{n} 관련 질문이요", "{n} 받을 수 있을까요?", "[묻고 답하기] {n}"]), n=p.short)
+    q = " ".join([
+        rng.choice(BOARD_GREETINGS),
+        fill(rng.choice(selfs), age=str(age), hh=hh, occ=occ, sgg=sgg, crisis=crisis),
+        fill(rng.choice(BOARD_ASK[aspect]), n=n),
+        rng.choice(BOARD_CLOSE),
+    ])
+    from . import datasets  # local import to avoid a cycle at module load
+
+    ans = datasets.domain_answer(p, aspect, rng, decorate=False)
+    a = " ".join([
+        rng.choice(["안녕하세요. 문의하신 내용에 답변드립니다.", "먼저 어려운 상황에 위로의 말씀을 드립니다.", "질문해 주셔서 감사합니다.", "답변드립니다."]),
+        ans,
+        facts.sentence(rng.choice(["apply", "phone", "note"]), p, rng, "h"),
+        rng.choice(["자세한 사항은 가까운 행정복지센터에서 상담받으시길 바랍니다.", "힘내시길 바랍니다.", "추가로 궁금하신 점은 언제든 글을 남겨 주세요."]),
+    ])
+    writer = masked_name(rng)
+    if pii:
+        q += " " + rng.choice(["연락 주실 분은 ", "답변은 문자로 주세요. ", "제 번호는 ", "메일로도 받고 싶어요: "]) + \
+            (pii_contact(rng))
+    return title, f"작성자: {writer} | 작성일: {date_str(rng, 1)}\n\n{q}\n\n[답변] {sgg} 복지정책과\n{a}"
+
+
+def pii_contact(rng: random.Random) -> str:
+    from .text import email, mobile, rrn
+
+    k = rng.randint(0, 2)
+    if k == 0:
+        return mobile(rng)
+    if k == 1:
+        return f"{mobile(rng)}, {email(rng)}"
+    return f"{email(rng)} (주민번호 {rrn(rng)})"
+
+
+def doc_scam(rng: random.Random, p: Programme, pii: bool = False) -> tuple[str, str]:
+    sido, sgg = region(rng)
+    title = fill(rng.choice(["복지 지원금 사칭 스미싱 주의 안내", "{n} 사칭 문자에 속지 마세요", "[주의] 정부 기관 사칭 전화·문자 급증", "{sgg}, 복지급여 사칭 사기 예방 당부"]),
+                 n=p.short, sgg=sgg)
+    pats = list(SCAM_PATTERNS)
+    rng.shuffle(pats)
+    tips = list(SCAM_TIPS)
+    rng.shuffle(tips)
+    body = [
+        fill(rng.choice([
+            "최근 {n:을} 사칭하여 개인정보와 금융정보를 빼내려는 사기 시도가 잇따르고 있습니다.",
+            "{sgg:은} 복지급여 지급 시기를 노린 사칭 사기가 늘고 있다며 주민들의 각별한 주의를 당부했습니다.",
+            "정부 지원금 신청 기간을 틈타 공공기관을 사칭한 문자와 전화가 기승을 부리고 있습니다.",
+        ]), n=p.name, sgg=sgg),
+        "[주요 수법]\n" + "\n".join("- " + x for x in pats[: rng.randint(2, 4)]),
+        "[예방 수칙]\n" + "\n".join("- " + x for x in tips[: rng.randint(3, 5)]),
+        "참고로 " + facts.sentence("apply", p, rng, "h") + " " + facts.sentence("phone", p, rng, "h"),
+    ]
+    return title, "\n\n".join(body)
+
+
+def doc_minutes(rng: random.Random, p: Programme, pii: bool = False) -> tuple[str, str]:
+    sido, sgg = region(rng)
+    dn = dong(rng)
+    d = date_str(rng, 0)
+    title = f"{dn} 지역사회보장협의체 {rng.choice(['정기회의', '임시회의', '분기 회의', '운영위원회'])} 회의록"
+    ag = list(AGENDA)
+    rng.shuffle(ag)
+    k = rng.randint(2, 4)
+    lines = [f"일시: {d} {rng.randint(10, 17)}:00", f"장소: {sgg} {dn} 행정복지센터 {rng.choice(['회의실', '2층 대회의실', '주민자치실'])}",
+             f"참석: 위원 {rng.randint(8, 20)}명, 담당 공무원 {rng.randint(1, 4)}명", ""]
+    rem = list(REMARKS)
+    rng.shuffle(rem)
+    for i, a in enumerate(ag[:k], 1):
+        lines.append(f"안건 {i}. {a}")
+        for _ in range(rng.randint(1, 2)):
+            if rem:
+                lines.append("  " + fill(rem.pop(), name=person_name(rng)))
+        lines.append("  결정: " + rng.choice(DECISIONS))
+    lines.append("")
+    lines.append("기타: " + fill(rng.choice([
+        "담당 공무원이 {n} 신청 기간을 안내하고 위원들에게 대상 가구 발굴 협조를 요청함.",
+        "{n}의 올해 변경 사항을 공유함. ",
+    ]), n=p.name) + " " + facts.sentence("target", p, rng, "h"))
+    return title, "\n".join(lines)
+
+
+# --------------------------------------------------------------------------
+# Programme-aware personas (household + situation that fit the programme)
+# --------------------------------------------------------------------------
+
+PERSONAS: dict[str, tuple[tuple[int, int], tuple[str, ...], tuple[str, ...]]] = {
+    "노인": ((65, 92), (
+        "혼자 사는 어르신", "노부부 가구", "폐지를 주워 생활하는 어르신", "농촌에 사는 고령 부부", "치매 초기 증상이 있는 어르신", "손자를 키우는 할머니 가구",
+    ), (
+        "관절염이 심해져 바깥출입이 어려워지면서", "배우자를 먼저 떠나보낸 뒤 홀로 지내게 되면서", "자녀와 연락이 끊긴 채 생활비가 떨어져",
+        "빙판길에서 넘어져 고관절을 다치면서", "뇌졸중으로 쓰러진 뒤 거동이 불편해져", "기억력이 눈에 띄게 나빠지면서",
+    )),
+    "아동·보육": ((23, 45), (
+        "어린 자녀 둘을 키우는 한부모 가구", "출산을 앞둔 신혼부부", "세 자녀를 둔 맞벌이 가구", "다문화 가구", "쌍둥이를 키우는 가구", "첫아이를 낳은 부부",
+    ), (
+        "출산 뒤 배우자가 육아휴직을 하면서 소득이 줄어", "맞벌이로 방과 후 아이 돌봄에 공백이 생겨", "출산 뒤 산후 회복이 늦어져",
+        "아이가 태어나면서 양육비 부담이 커져", "친정 부모님의 도움을 받을 수 없게 되어", "이른둥이로 태어난 아기의 병원비가 늘어",
+    )),
+    "장애인": ((20, 62), (
+        "중증장애인 자녀를 둔 가구", "발달장애 아들을 둔 홀어머니 가구", "시각장애가 있는 1인 가구", "휠체어를 사용하는 중년 가구", "청각장애인 부부 가구",
+    ), (
+        "자녀의 치료비와 재활비 부담이 커지면서", "돌봄을 맡던 어머니가 병으로 쓰러지면서", "특수학교 졸업 뒤 낮 시간을 보낼 곳이 없어져",
+        "교통사고 후유증으로 장애 판정을 받으면서", "활동지원 시간이 부족해 가족의 돌봄 부담이 커져",
+    )),
+    "청년": ((19, 34), (
+        "고시원에 거주하는 청년", "보호종료를 앞둔 청년", "1인 청년 가구", "가족돌봄청년", "지방에서 올라온 사회초년생",
+    ), (
+        "첫 직장 월급으로는 월세를 감당하기 어려워", "보육원을 나와 혼자 살게 되면서", "계약 만료로 일자리를 잃고 재취업이 늦어져",
+        "아픈 아버지를 돌보느라 학업을 중단하면서", "전세 사기를 당해 보증금을 모두 잃고",
+    )),
+    "가족": ((24, 50), (
+        "어린 자녀 둘을 키우는 한부모 가구", "청소년 한부모 가구", "중학생 딸을 혼자 키우는 아버지 가구",
+    ), (
+        "이혼 뒤 혼자 두 아이를 키우게 되면서", "배우자와 사별한 뒤", "양육비를 받지 못한 채 생활비가 바닥나", "출산 직후 배우자와 별거하게 되어",
+    )),
+}
+
+
+def persona(rng: random.Random, p: Programme) -> tuple[int, str, str, str]:
+    """(age, household, situation, occupation) consistent with the programme."""
+    from .knowledge import CRISES, HOUSEHOLDS, OCCUPATIONS
+
+    spec = PERSONAS.get(p.category)
+    if p.key == "leaving_care":
+        spec = PERSONAS["청년"]
+    if spec is None:
+        return rng.randint(25, 70), rng.choice(HOUSEHOLDS), rng.choice(CRISES), rng.choice(OCCUPATIONS)
+    (a0, a1), hhs, sits = spec
+    return rng.randint(a0, a1), rng.choice(hhs), rng.choice(sits), rng.choice(OCCUPATIONS)
