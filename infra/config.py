@@ -6,6 +6,7 @@ happens once, up front, and fails with a one-line message that names the key.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from typing import Any, Literal
@@ -17,7 +18,14 @@ NAMESPACE = "nuri"
 AGENCY_NAME = re.compile(r"^[a-z][a-z0-9-]{0,28}[a-z0-9]$")
 # Kubernetes resource quantity (e.g. 64, 500m, 256Gi, 1.5Ti).
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
-OPEN_CIDRS = {"0.0.0.0/0", "::/0"}
+
+
+def _cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a CIDR block") from None
+    return value
 
 
 class ConfigError(ValueError):
@@ -132,9 +140,18 @@ class PlatformConfig(BaseModel):
     @field_validator("eks_public_access_cidrs", "api_server_cidrs")
     @classmethod
     def _no_world(cls, cidrs: list[str]) -> list[str]:
-        if OPEN_CIDRS & set(cidrs):
-            raise ValueError("must not contain a world-open CIDR (0.0.0.0/0 or ::/0)")
+        for cidr in cidrs:
+            _cidr(cidr)
+            if ipaddress.ip_network(cidr, strict=False).prefixlen == 0:
+                raise ValueError(f"must not contain a world-open CIDR ({cidr})")
         return cidrs
+
+    @field_validator("eks_vpc_cidr")
+    @classmethod
+    def _vpc_cidr(cls, cidr: str) -> str:
+        if ipaddress.ip_network(_cidr(cidr)).prefixlen > 18:
+            raise ValueError("needs at least a /18 (four /20 subnets)")
+        return cidr
 
     @field_validator("minio_replicas")
     @classmethod

@@ -10,7 +10,7 @@ import json
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import minio, pipelines, serving
+from . import minio, pipelines
 from .cluster import Cluster
 from .config import Agency, PlatformConfig
 from .minio import ObjectStore
@@ -44,7 +44,7 @@ def namespace_labels(agency: Agency, cfg: PlatformConfig) -> dict[str, str]:
         "pod-security.kubernetes.io/warn": "restricted",
     }
     if cfg.pipelines_mode == "multi-user":
-        labels["app.kubernetes.io/part-of"] = "kubeflow-profile"  # picked up by KFP's profile controller
+        labels["pipelines.kubeflow.org/enabled"] = "true"  # KFP's profile controller syncs its per-namespace objects
     return labels
 
 
@@ -101,8 +101,7 @@ def network_policies(agency: Agency, api_server_cidrs: list) -> dict[str, dict]:
         "allow-serving-clients": {  # model endpoints, only from namespaces labelled as serving clients
             "podSelector": {"matchExpressions": [{"key": "serving.kserve.io/inferenceservice", "operator": "Exists"}]},
             "policyTypes": ["Ingress"],
-            "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {SERVING_CLIENT_LABEL: "true"}}},
-                                  {"namespaceSelector": _ns_selector(serving.NAMESPACE)}],
+            "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {SERVING_CLIENT_LABEL: "true"}}}],
                          "ports": [{"protocol": "TCP", "port": 8080}]}]},
     }
     if api_server_cidrs:

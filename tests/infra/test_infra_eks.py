@@ -110,3 +110,4 @@ def test_multi_user_pipelines_get_a_profile_per_agency(eks_example):
     assert profile["spec"] == {"owner": {"kind": "User", "name": "ml-lead@health.gov.example"}}
     namespace = eks_example.one("Namespace", "agency-health")
     assert namespace["metadata"]["annotations"] == {"owner": "ml-lead@health.gov.example"}
+    assert namespace["metadata"]["labels"]["pipelines.kubeflow.org/enabled"] == "true"

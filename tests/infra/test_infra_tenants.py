@@ -39,6 +39,8 @@ def test_default_deny_then_only_platform_flows(minimal):
     store = policies["allow-object-store"]["egress"][0]
     assert store["to"][0]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "nuri-storage"}}
     assert store["ports"] == [{"protocol": "TCP", "port": 9000}]
+    serving = policies["allow-serving-clients"]["ingress"][0]["from"]
+    assert serving == [{"namespaceSelector": {"matchLabels": {"nuri.io/serving-client": "true"}}}]
     # No rule anywhere opens the namespace to the world.
     for spec in policies.values():
         for rule in spec.get("ingress", []) + spec.get("egress", []):

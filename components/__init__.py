@@ -1,0 +1,15 @@
+"""KFP v2 components of the reference pipeline. Each is a thin wrapper: it imports the
+`nuri` package inside the container (or the local subprocess) and calls one function of
+`nuri.stages`. Inputs and outputs are KFP artifacts, so every hand-off is versioned by
+KFP (local folders on the embedded default, MinIO in the cluster)."""
+
+from components.data import ingest, prepare
+from components.evaluation import evaluate
+from components.release import register, selftest
+from components.training import base_model, ppo, pretrain, reward_model, sft
+
+ALL = [ingest, prepare, base_model, pretrain, sft, reward_model, ppo, evaluate, register, selftest]
+TRAINING = [pretrain, sft, reward_model, ppo]
+
+__all__ = ["ALL", "TRAINING", "base_model", "evaluate", "ingest", "ppo", "prepare", "pretrain",
+           "register", "reward_model", "selftest", "sft"]

@@ -1,0 +1,36 @@
+"""Release components: publish a versioned release with lineage, then self-test it
+over HTTP and promote it."""
+
+from kfp import dsl
+
+from components.image import DEFAULT_IMAGE
+
+
+@dsl.component(base_image=DEFAULT_IMAGE, install_kfp_package=False)
+def register(domain_config: str, model: dsl.Input[dsl.Model], dataset: dsl.Input[dsl.Dataset],
+             prepare_report: dsl.Input[dsl.Artifact], base_report: dsl.Input[dsl.Artifact],
+             pretrain_report: dsl.Input[dsl.Artifact], sft_report: dsl.Input[dsl.Artifact],
+             reward_report: dsl.Input[dsl.Artifact], ppo_report: dsl.Input[dsl.Artifact],
+             evaluate_report: dsl.Input[dsl.Artifact], release: dsl.Output[dsl.Artifact],
+             report: dsl.Output[dsl.Artifact]):
+    """Publishes the next version of the domain's release."""
+    from nuri.stages import register_stage, setup_logging
+
+    setup_logging()
+    r = register_stage(domain_config, model.path, {
+        "dataset": dataset.path, "prepare": prepare_report.path, "base_model": base_report.path,
+        "pretrain": pretrain_report.path, "sft": sft_report.path, "reward": reward_report.path,
+        "ppo": ppo_report.path, "evaluate": evaluate_report.path}, release.path, report.path)
+    release.metadata["release"] = r["release"]
+    release.metadata["uri"] = r["release_uri"]
+
+
+@dsl.component(base_image=DEFAULT_IMAGE, install_kfp_package=False)
+def selftest(domain_config: str, release: dsl.Input[dsl.Artifact], report: dsl.Output[dsl.Artifact],
+             metrics: dsl.Output[dsl.Metrics]):
+    """Serves the release on loopback, asks one question, checks the answer, promotes."""
+    from nuri.kfp_outputs import log_metrics
+    from nuri.stages import selftest_stage, setup_logging
+
+    setup_logging()
+    log_metrics(metrics, selftest_stage(domain_config, release.path, report.path))

@@ -1,0 +1,5 @@
+import sys
+
+from nuri.cli import main
+
+sys.exit(main())

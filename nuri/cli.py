@@ -1,0 +1,162 @@
+"""`nuri`: run the reference pipeline locally, compile it for the cluster, serve a
+release, de-identify text. Errors a user can fix print as one line and exit non-zero."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from nuri.errors import NuriError
+
+log = logging.getLogger("nuri")
+
+
+def _config(args):
+    from nuri.config import load_domain_config
+
+    return load_domain_config(args.domain)
+
+
+def cmd_validate(args) -> int:
+    from nuri.preflight import preflight
+
+    config = _config(args)
+    counts = preflight(config)
+    print(f"{args.domain}: valid ({config.name}); " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def cmd_run(args) -> int:
+    from nuri.local_run import format_summary, run_local, with_local_storage
+
+    config = with_local_storage(_config(args), args.storage)
+    result = run_local(config, root=Path(args.root), run_id=args.run_id)
+    print(format_summary(result, config), flush=True)
+    if result.status == "succeeded":
+        return 0
+    return 3 if result.status == "gate_failed" else 1
+
+
+def cmd_compile(args) -> int:
+    from nuri.compile import compile_pipeline, local_paths
+
+    config = _config(args)
+    out = compile_pipeline(config, Path(args.out))
+    local = local_paths(config)
+    print(f"wrote {out}")
+    if local:
+        print(f"note: {', '.join(local)} are local paths; pods in the cluster cannot read them "
+              f"(use s3:// URIs in the cluster's domain config)")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    import tempfile
+
+    import uvicorn
+
+    from nuri.release import fetch_release
+    from nuri.serving.app import LoadedModel, create_app
+
+    if args.release_dir:
+        model_dir, name, system, max_new = Path(args.release_dir) / "model", Path(args.release_dir).name, "", 64
+    else:
+        from nuri.local_run import with_local_storage
+
+        config = with_local_storage(_config(args), args.storage)
+        cache = tempfile.mkdtemp(prefix="nuri-release-")
+        release, local = fetch_release(config.storage.uri, config.name, args.version, Path(cache))
+        model_dir, name = local / "model", release.name
+        system, max_new = config.serving.system_prompt, config.serving.max_new_tokens
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not os.environ.get("NURI_API_KEY"):
+        raise NuriError(f"--host {args.host} exposes the API beyond loopback; set NURI_API_KEY first")
+    app = create_app(LoadedModel(model_dir, name, system, max_new))
+    print(f"serving {name} on http://{args.host}:{args.port}/v1/chat/completions", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def cmd_releases(args) -> int:
+    from nuri.local_run import with_local_storage
+    from nuri.release import list_versions, promoted_version
+    from nuri.storage import open_storage
+
+    config = with_local_storage(_config(args), args.storage)
+    storage = open_storage(config.storage.uri)
+    promoted = promoted_version(storage, config.name)
+    for v in list_versions(storage, config.name):
+        print(f"{config.name}-{v}{'  (promoted)' if v == promoted else ''}")
+    return 0
+
+
+def cmd_deid(args) -> int:
+    from nuri.deid.cli import run
+
+    return run(args)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="nuri", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def domain_arg(sp, required=True):
+        sp.add_argument("--domain", required=required, help="domain config YAML, e.g. domains/welfare.yaml")
+
+    sp = sub.add_parser("validate", help="validate a domain config and its data, do nothing else")
+    domain_arg(sp)
+    sp.set_defaults(func=cmd_validate)
+
+    sp = sub.add_parser("run", help="run the reference pipeline locally (KFP local runner + local Ray)")
+    domain_arg(sp)
+    sp.add_argument("--root", default="runs", help="folder for pipeline artifacts and summaries (default: runs)")
+    sp.add_argument("--storage", help="override storage.uri (folder or s3://bucket/prefix)")
+    sp.add_argument("--run-id", help="default: a timestamp")
+    sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("compile", help="compile the pipeline to KFP IR YAML for the cluster")
+    domain_arg(sp)
+    sp.add_argument("--out", default="build/nuri-reference.yaml")
+    sp.set_defaults(func=cmd_compile)
+
+    sp = sub.add_parser("serve", help="serve a release behind an OpenAI-compatible API")
+    domain_arg(sp, required=False)
+    sp.add_argument("--version", help="release version, e.g. v0003 (default: the promoted one)")
+    sp.add_argument("--release-dir", help="serve this release folder instead of looking one up")
+    sp.add_argument("--storage", help="override storage.uri")
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=8000)
+    sp.set_defaults(func=cmd_serve)
+
+    sp = sub.add_parser("releases", help="list a domain's releases")
+    domain_arg(sp)
+    sp.add_argument("--storage", help="override storage.uri")
+    sp.set_defaults(func=cmd_releases)
+
+    from nuri.deid.cli import add_arguments
+
+    sp = sub.add_parser("deid", help="de-identify documents (one per line, or JSONL with --jsonl)")
+    add_arguments(sp)
+    sp.set_defaults(func=cmd_deid)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    if args.command == "serve" and not (args.domain or args.release_dir):
+        print("nuri: error: serve needs --domain or --release-dir", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    try:
+        return args.func(args)
+    except NuriError as e:
+        print(f"nuri: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

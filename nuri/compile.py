@@ -1,0 +1,53 @@
+"""Compile the reference pipeline to KFP IR YAML for the cluster, and submit it."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from nuri.config import DomainConfig
+
+log = logging.getLogger("nuri")
+
+
+def local_paths(config: DomainConfig) -> list[str]:
+    """Config locations a cluster pod cannot read (not object-store URIs)."""
+    paths = [f"data.{k}" for k, v in config.data.model_dump().items()
+             if isinstance(v, str) and k not in ("holdout_fraction",) and "://" not in v]
+    if "://" not in config.storage.uri:
+        paths.append("storage.uri")
+    if config.base_model.source == "pretrained" and "://" not in (config.base_model.path or ""):
+        paths.append("base_model.path")
+    return paths
+
+
+def compile_pipeline(config: DomainConfig, out: Path) -> Path:
+    """Writes the pipeline with this domain's config as the default parameter. Written
+    aside and renamed, so a failed compile never leaves a half file."""
+    from kfp import compiler
+
+    from pipelines.reference import build_pipeline
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp.yaml")
+    compiler.Compiler().compile(build_pipeline(config.cluster), str(tmp),
+                                pipeline_parameters={"domain_config": config.to_json()})
+    os.replace(tmp, out)
+    return out
+
+
+def submit(package: Path, host: str, *, run_id: str, experiment: str = "nuri", namespace: str | None = None,
+           config: DomainConfig | None = None):
+    """Submits a compiled pipeline to a Kubeflow Pipelines API (e.g. from a notebook).
+    The auth token, when needed, comes from KF_PIPELINES_SA_TOKEN_PATH or the in-cluster
+    service account, never from arguments."""
+    import kfp
+
+    client = kfp.Client(host=host, namespace=namespace)
+    arguments = {"run_id": run_id}
+    if config is not None:
+        arguments["domain_config"] = config.to_json()
+    return client.create_run_from_pipeline_package(str(package), arguments=arguments, run_name=f"nuri-{run_id}",
+                                                   experiment_name=experiment, namespace=namespace)

@@ -1,0 +1,335 @@
+"""The domain config: one YAML file per ministry, validated into a typed object before
+any work starts. Every stage receives the same object (as JSON) from the pipeline."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from nuri.errors import ConfigError
+from nuri.gates import STAGE_METRICS, Criterion
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- data -------------------------------------------------------------------------------
+
+class DataConfig(_Strict):
+    """Where the ministry's data lives: a local path (relative to the config file) or an
+    object-store URI (s3://bucket/prefix)."""
+
+    corpus: str = Field(description="folder or s3:// prefix of documents (.txt, .md, .jsonl)")
+    sft: str = Field(description="JSONL of {prompt, answer}")
+    preferences: str = Field(description="JSONL of {prompt, answers[], chosen}")
+    safety: str | None = Field(None, description="JSONL of {prompt, category, refusal}")
+    offdomain: str | None = Field(None, description="JSONL of {prompt, decline}")
+    knowledge_eval: str | None = Field(None, description="JSONL of {question, choices[], answer}")
+    holdout_fraction: float = Field(0.1, gt=0, lt=0.5)
+    min_doc_chars: int = Field(20, ge=1)
+
+
+# --- model ------------------------------------------------------------------------------
+
+class InitModelConfig(_Strict):
+    """A small Llama built from config, with a BPE tokenizer trained on the corpus: the
+    sample domain's stand-in for a pretrained foundation model."""
+
+    vocab_size: int = Field(8000, ge=256)
+    hidden_size: int = Field(256, ge=16)
+    num_layers: int = Field(4, ge=1)
+    num_heads: int = Field(4, ge=1)
+    intermediate_size: int = Field(688, ge=16)
+    max_position_embeddings: int = Field(512, ge=64)
+
+    @model_validator(mode="after")
+    def _heads_divide_hidden(self):
+        if self.hidden_size % self.num_heads:
+            raise ValueError("hidden_size must be a multiple of num_heads")
+        return self
+
+
+class BaseModelConfig(_Strict):
+    source: Literal["init", "pretrained"] = "init"
+    path: str | None = Field(None, description="local folder or s3:// URI of any HF causal LM")
+    init: InitModelConfig = InitModelConfig()
+
+    @model_validator(mode="after")
+    def _path_for_pretrained(self):
+        if self.source == "pretrained" and not self.path:
+            raise ValueError("path is required when source is 'pretrained'")
+        return self
+
+
+# --- training ---------------------------------------------------------------------------
+
+class RuntimeConfig(_Strict):
+    """How training stages run under Ray Train, shared by every stage."""
+
+    num_workers: int = Field(1, ge=1)
+    use_gpu: bool = False
+    cpus_per_worker: int | None = Field(None, ge=1, description="default: all cores / workers")
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
+    max_failures: int = Field(1, ge=0, description="worker failures a stage survives")
+    checkpoints_to_keep: int = Field(2, ge=1)
+    seed: int = 42
+
+
+class LoraConfig(_Strict):
+    enabled: bool = False
+    r: int = Field(8, ge=1)
+    alpha: int = Field(16, ge=1)
+    dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj"]
+
+
+class _TrainStage(_Strict):
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int = Field(-1, description="-1: run the epochs")
+    learning_rate: float = Field(5e-4, gt=0)
+    batch_size: int = Field(8, ge=1)
+    grad_accum: int = Field(1, ge=1)
+    warmup_ratio: float = Field(0.05, ge=0, lt=1)
+    save_steps: int = Field(50, ge=1, description="checkpoint every N optimiser steps")
+    log_steps: int = Field(5, ge=1)
+
+
+class PretrainStage(_TrainStage):
+    seq_len: int = Field(256, ge=16)
+    lora: LoraConfig = LoraConfig()
+
+
+class SftStage(_TrainStage):
+    max_length: int = Field(256, ge=16)
+    lora: LoraConfig = LoraConfig()
+
+
+class RewardStage(_TrainStage):
+    max_length: int = Field(256, ge=16)
+
+
+class PpoStage(_Strict):
+    total_episodes: int = Field(256, ge=1, description="prompts sampled over the whole stage")
+    batch_size: int = Field(16, ge=1, description="rollouts per PPO iteration")
+    mini_batches: int = Field(2, ge=1)
+    ppo_epochs: int = Field(2, ge=1)
+    learning_rate: float = Field(3e-5, gt=0)
+    kl_coef: float = Field(0.05, ge=0)
+    response_length: int = Field(32, ge=4)
+    temperature: float = Field(0.7, gt=0)
+    max_prompt_length: int = Field(64, ge=8)
+
+    @model_validator(mode="after")
+    def _mini_batches_divide(self):
+        if self.batch_size % self.mini_batches:
+            raise ValueError("batch_size must be a multiple of mini_batches")
+        return self
+
+
+class StagesConfig(_Strict):
+    pretrain: PretrainStage = PretrainStage()
+    sft: SftStage = SftStage()
+    reward: RewardStage = RewardStage()
+    ppo: PpoStage = PpoStage()
+
+
+# --- gates, serving, evaluation ---------------------------------------------------------
+
+class CriterionConfig(_Strict):
+    metric: str
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _has_bound(self):
+        if self.min is None and self.max is None:
+            raise ValueError("a criterion needs min or max")
+        return self
+
+
+class GatesConfig(_Strict):
+    pretrain: list[CriterionConfig] = []
+    sft: list[CriterionConfig] = []
+    reward: list[CriterionConfig] = []
+    ppo: list[CriterionConfig] = []
+    release: list[CriterionConfig] = []
+
+    @model_validator(mode="after")
+    def _known_metrics(self):
+        for stage, known in STAGE_METRICS.items():
+            for i, c in enumerate(getattr(self, stage)):
+                if c.metric not in known:
+                    raise ValueError(
+                        f"{stage}[{i}].metric: unknown metric {c.metric!r} "
+                        f"(one of: {', '.join(sorted(known))})")
+        return self
+
+    def criteria(self, stage: str) -> list[Criterion]:
+        return [Criterion(c.metric, c.min, c.max) for c in getattr(self, stage)]
+
+
+class EvaluationConfig(_Strict):
+    max_eval_docs: int = Field(200, ge=1)
+    reward_prompts: int = Field(32, ge=1, description="held-out prompts for PPO vs SFT reward")
+    max_new_tokens: int = Field(32, ge=1)
+
+
+class ServingConfig(_Strict):
+    system_prompt: str = ""
+    max_new_tokens: int = Field(48, ge=1)
+    selftest_question: str
+    selftest_min_hangul: int = Field(2, ge=0, description="Hangul syllables the answer must hold")
+
+
+class Toleration(_Strict):
+    key: str
+    operator: Literal["Exists", "Equal"] = "Exists"
+    value: str | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = "NoSchedule"
+
+
+class ClusterConfig(_Strict):
+    """How the compiled pipeline runs in the cluster (ignored by the local runner)."""
+
+    image: str = Field("registry.nuri.local/nuri/platform:0.1.0",
+                       description="platform image built from the repo's Dockerfile")
+    object_store_secret: str = Field("nuri-object-store",
+                                     description="Kubernetes secret with keys accesskey, secretkey")
+    object_store_endpoint: str = "http://minio.nuri-system.svc.cluster.local:9000"
+    gpu_resource: str = "nvidia.com/gpu"
+    gpus_per_training_task: int = Field(1, ge=0)
+    gpu_node_selector: dict[str, str] = {"nuri.io/pool": "gpu"}
+    gpu_tolerations: list[Toleration] = [Toleration(key="nvidia.com/gpu")]
+    training_cpu: str = "8"
+    training_memory: str = "64Gi"
+    task_cpu: str = "2"
+    task_memory: str = "8Gi"
+
+
+class StorageConfig(_Strict):
+    uri: str = Field("runs/storage", description="local folder (relative to cwd) or s3://bucket/prefix")
+
+
+# --- the domain -------------------------------------------------------------------------
+
+_SLUG = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
+
+
+class DomainConfig(_Strict):
+    name: str = Field(description="slug used in release names and storage paths")
+    display_name: str
+    organisation: str
+    description: str = ""
+    languages: list[str] = ["ko"]
+    data: DataConfig
+    base_model: BaseModelConfig = BaseModelConfig()
+    runtime: RuntimeConfig = RuntimeConfig()
+    stages: StagesConfig = StagesConfig()
+    gates: GatesConfig = GatesConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    serving: ServingConfig
+    storage: StorageConfig = StorageConfig()
+    cluster: ClusterConfig = ClusterConfig()
+    deid: "DeidConfig" = Field(default_factory=lambda: DeidConfig())
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not _SLUG.match(v):
+            raise ValueError("must be lowercase letters, digits and '-', starting with a letter")
+        return v
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, text: str) -> "DomainConfig":
+        return cls.model_validate_json(text)
+
+
+from nuri.deid.config import DeidConfig  # noqa: E402  (kept last: the deid package is optional-free)
+
+DomainConfig.model_rebuild()
+
+
+# --- loading ----------------------------------------------------------------------------
+
+_PATH_FIELDS = ("corpus", "sft", "preferences", "safety", "offdomain", "knowledge_eval")
+
+
+def _is_uri(value: str) -> bool:
+    return "://" in value
+
+
+def load_domain_config(path: str | Path) -> DomainConfig:
+    """Reads and validates a domain YAML. Relative data paths resolve against the file's
+    folder, so a config works from any working directory. Raises ConfigError with
+    `file:line: field: problem`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: domain config not found")
+    text = path.read_text(encoding="utf-8")
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: invalid YAML ({getattr(e, 'problem', e)})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    data = raw.get("data")
+    if isinstance(data, dict):
+        for key in _PATH_FIELDS:
+            value = data.get(key)
+            if isinstance(value, str) and not _is_uri(value) and not Path(value).is_absolute():
+                data[key] = str((path.parent / value).resolve())
+    try:
+        return DomainConfig.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError(_one_line(path, text, e)) from None
+
+
+def _one_line(path: Path, text: str, error: ValidationError) -> str:
+    err = error.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    field = ".".join(loc) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        problem = "unknown field"
+    elif err["type"] == "missing":
+        problem = "required field is missing"
+    else:
+        problem = err["msg"].removeprefix("Value error, ")
+        if "input" in err and not isinstance(err["input"], (dict, list)):
+            problem += f" (got {err['input']!r})"
+    line = _yaml_line(text, err["loc"])
+    where = f"{path}:{line}" if line else str(path)
+    more = f" (+{len(error.errors()) - 1} more)" if len(error.errors()) > 1 else ""
+    return f"{where}: {field}: {problem}{more}"
+
+
+def _yaml_line(text: str, loc: tuple) -> int | None:
+    """Line number (1-based) of the deepest YAML node on `loc`, for error messages."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == str(key):
+                    line, node = k.start_mark.line + 1, v
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line

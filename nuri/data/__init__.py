@@ -1,0 +1,1 @@
+"""Data stages: ingest raw sources, prepare versioned training sets."""

@@ -1,0 +1,125 @@
+"""Record schemas of the domain's data files, and a JSONL reader whose errors name the
+file, line and field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterator, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from nuri.errors import DataError
+
+
+class _Record(BaseModel):
+    # Unknown fields are kept out, not rejected: sources add their own metadata.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Document(_Record):
+    id: str
+    text: str
+    source: str = ""
+
+
+class SftRecord(_Record):
+    prompt: str = Field(min_length=1)
+    answer: str = Field(min_length=1)
+    category: str = "domain"
+
+
+class PreferenceRecord(_Record):
+    """A prompt, several answers, and the one a person chose."""
+
+    prompt: str = Field(min_length=1)
+    answers: list[str] = Field(min_length=2)
+    chosen: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _chosen_in_range(self):
+        if self.chosen >= len(self.answers):
+            raise ValueError(f"chosen={self.chosen} but only {len(self.answers)} answers")
+        if any(not a.strip() for a in self.answers):
+            raise ValueError("answers must not be empty")
+        return self
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """(chosen, rejected) for every answer the person did not choose."""
+        best = self.answers[self.chosen]
+        return [(best, a) for i, a in enumerate(self.answers) if i != self.chosen]
+
+
+class SafetyRecord(_Record):
+    prompt: str = Field(min_length=1)
+    category: str = Field(min_length=1)
+    refusal: str = Field(min_length=1)
+
+
+class OffdomainRecord(_Record):
+    prompt: str = Field(min_length=1)
+    decline: str = Field(min_length=1)
+
+
+class KnowledgeRecord(_Record):
+    question: str = Field(min_length=1)
+    choices: list[str] = Field(min_length=2)
+    answer: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _answer_in_range(self):
+        if self.answer >= len(self.choices):
+            raise ValueError(f"answer={self.answer} but only {len(self.choices)} choices")
+        return self
+
+
+R = TypeVar("R", bound=BaseModel)
+
+
+def iter_jsonl(path: Path, model: type[R]) -> Iterator[R]:
+    """Yields validated records; the first bad line raises DataError('file:line: ...')."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    with path.open("rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise DataError(f"{path}:{lineno}: not valid UTF-8 (byte {e.start})") from None
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"{path}:{lineno}: invalid JSON ({e.msg} at column {e.colno})") from None
+            if not isinstance(obj, dict):
+                raise DataError(f"{path}:{lineno}: expected a JSON object")
+            try:
+                yield model.model_validate(obj)
+            except ValidationError as e:
+                err = e.errors()[0]
+                field = ".".join(str(p) for p in err["loc"]) or "record"
+                msg = "required field is missing" if err["type"] == "missing" else \
+                    err["msg"].removeprefix("Value error, ")
+                raise DataError(f"{path}:{lineno}: {field}: {msg}") from None
+
+
+def read_jsonl(path: Path, model: type[R], *, allow_empty: bool = False) -> list[R]:
+    records = list(iter_jsonl(path, model))
+    if not records and not allow_empty:
+        raise DataError(f"{path}: no records")
+    return records
+
+
+def write_jsonl(path: Path, rows) -> None:
+    """Writes aside and renames, so a reader never sees a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        for row in rows:
+            if isinstance(row, BaseModel):
+                row = row.model_dump()
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    tmp.replace(path)

@@ -1,0 +1,122 @@
+"""Model arithmetic shared by training (held-out checks) and evaluation."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import torch
+
+
+def chat_text(tokenizer, prompt: str, answer: str | None = None, system: str = "") -> str:
+    messages = [{"role": "system", "content": system}] if system else []
+    messages.append({"role": "user", "content": prompt})
+    if answer is None:
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    messages.append({"role": "assistant", "content": answer})
+    return tokenizer.apply_chat_template(messages, tokenize=False)
+
+
+@torch.no_grad()
+def reward_scores(model, tokenizer, prompts: list[str], answers: list[str], system: str = "",
+                  max_length: int = 256, batch_size: int = 16) -> list[float]:
+    model.eval()
+    texts = [chat_text(tokenizer, p, a, system) for p, a in zip(prompts, answers)]
+    scores: list[float] = []
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "right"  # the classifier reads the last non-pad token
+    try:
+        for i in range(0, len(texts), batch_size):
+            enc = tokenizer(texts[i:i + batch_size], return_tensors="pt", padding=True,
+                            truncation=True, max_length=max_length, add_special_tokens=False)
+            enc = {k: v.to(model.device) for k, v in enc.items()}
+            scores.extend(model(**enc).logits[:, 0].float().tolist())
+    finally:
+        tokenizer.padding_side = side
+    return scores
+
+
+def pairwise_accuracy(model, tokenizer, pairs_path: Path, system: str = "", max_length: int = 256) -> float:
+    """Share of (chosen, rejected) pairs where the reward model scores chosen higher."""
+    rows = [json.loads(line) for line in Path(pairs_path).open(encoding="utf-8") if line.strip()]
+    if not rows:
+        return float("nan")
+    prompts = [r["prompt"] for r in rows]
+    chosen = reward_scores(model, tokenizer, prompts, [r["chosen"] for r in rows], system, max_length)
+    rejected = reward_scores(model, tokenizer, prompts, [r["rejected"] for r in rows], system, max_length)
+    return sum(c > r for c, r in zip(chosen, rejected)) / len(rows)
+
+
+@torch.no_grad()
+def perplexity(model, tokenizer, texts: list[str], block: int = 256, batch_size: int = 8) -> float:
+    """Token-level perplexity over the texts packed into blocks (as in pretraining)."""
+    model.eval()
+    ids: list[int] = []
+    for t in texts:
+        ids.extend(tokenizer(t, add_special_tokens=False)["input_ids"])
+        ids.append(tokenizer.eos_token_id)
+    blocks = [ids[i:i + block] for i in range(0, len(ids) - 1, block)]
+    blocks = [b for b in blocks if len(b) > 1]
+    total_loss, total_tokens = 0.0, 0
+    for i in range(0, len(blocks), batch_size):
+        batch = blocks[i:i + batch_size]
+        width = max(len(b) for b in batch)
+        inp = torch.full((len(batch), width), tokenizer.pad_token_id, dtype=torch.long)
+        labels = torch.full((len(batch), width), -100, dtype=torch.long)
+        for j, b in enumerate(batch):
+            inp[j, :len(b)] = torch.tensor(b)
+            labels[j, :len(b)] = torch.tensor(b)
+        attn = (labels != -100).long()
+        out = model(input_ids=inp.to(model.device), attention_mask=attn.to(model.device),
+                    labels=labels.to(model.device))
+        n = int((labels[:, 1:] != -100).sum())
+        total_loss += float(out.loss) * n
+        total_tokens += n
+    return math.exp(min(total_loss / max(total_tokens, 1), 50))
+
+
+@torch.no_grad()
+def generate_answers(model, tokenizer, prompts: list[str], system: str = "", max_new_tokens: int = 48,
+                     temperature: float = 0.0, batch_size: int = 16, seed: int = 0) -> list[str]:
+    model.eval()
+    torch.manual_seed(seed)
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "left"  # generation continues from the right edge
+    answers: list[str] = []
+    try:
+        for i in range(0, len(prompts), batch_size):
+            texts = [chat_text(tokenizer, p, None, system) for p in prompts[i:i + batch_size]]
+            enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+            enc = {k: v.to(model.device) for k, v in enc.items()}
+            sample = temperature > 0
+            out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=sample,
+                                 temperature=temperature if sample else None, top_p=None, top_k=None,
+                                 pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+            new = out[:, enc["input_ids"].shape[1]:]
+            answers.extend(tokenizer.batch_decode(new, skip_special_tokens=True))
+    finally:
+        tokenizer.padding_side = side
+    return [a.strip() for a in answers]
+
+
+@torch.no_grad()
+def choice_accuracy(model, tokenizer, items: list[dict], system: str = "") -> float:
+    """Multiple-choice accuracy: the choice with the highest mean log-likelihood as the
+    answer to the question wins."""
+    model.eval()
+    correct = 0
+    for item in items:
+        prefix = chat_text(tokenizer, item["question"], None, system)
+        prefix_ids = tokenizer(prefix, add_special_tokens=False)["input_ids"]
+        scores = []
+        for choice in item["choices"]:
+            ids = tokenizer(prefix + choice, add_special_tokens=False)["input_ids"]
+            inp = torch.tensor([ids], device=model.device)
+            logits = model(input_ids=inp).logits[0, :-1].float()
+            logp = torch.log_softmax(logits, -1)
+            target = inp[0, 1:]
+            token_lp = logp.gather(1, target[:, None])[:, 0][len(prefix_ids) - 1:]
+            scores.append(float(token_lp.mean()) if len(token_lp) else -1e9)
+        correct += int(max(range(len(scores)), key=scores.__getitem__) == item["answer"])
+    return correct / len(items) if items else float("nan")

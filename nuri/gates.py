@@ -1,0 +1,89 @@
+"""Stage gates: explicit, configured criteria a stage's metrics must meet before the
+next stage may start. Pure logic, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# The metrics each stage reports and a gate may test. A config naming any other metric
+# is rejected at load time, so a typo cannot silently disable a gate.
+STAGE_METRICS: dict[str, dict[str, str]] = {
+    "pretrain": {
+        "train_loss_drop": "relative fall of the training loss, first to last 10% of steps",
+        "eval_loss_drop": "relative fall of the held-out loss, before vs after the stage",
+        "eval_perplexity": "held-out perplexity after the stage",
+    },
+    "sft": {
+        "train_loss_drop": "relative fall of the training loss, first to last 10% of steps",
+        "eval_loss_drop": "relative fall of the held-out SFT loss, before vs after",
+        "eval_loss": "held-out SFT loss after the stage",
+    },
+    "reward": {
+        "heldout_accuracy": "share of held-out pairs where chosen scores above rejected",
+        "train_loss_drop": "relative fall of the pairwise loss",
+    },
+    "ppo": {
+        "kl": "mean KL(policy || reference) per sequence at the end of PPO",
+        "reward_gain": "mean reward of PPO samples minus SFT samples, on training prompts",
+    },
+    "release": {
+        "perplexity_base": "held-out perplexity of the base model",
+        "perplexity_pretrain": "held-out perplexity after continued pretraining",
+        "perplexity_sft": "held-out perplexity of the SFT model",
+        "perplexity_ppo": "held-out perplexity of the PPO policy",
+        "reward_accuracy": "reward-model accuracy on held-out preference pairs",
+        "ppo_reward_gain": "mean reward of PPO answers minus SFT answers, held-out prompts",
+        "knowledge_accuracy": "multiple-choice domain-knowledge accuracy of the PPO policy",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Criterion:
+    metric: str
+    min: float | None = None
+    max: float | None = None
+
+    def check(self, metrics: dict[str, float]) -> str | None:
+        """Returns why the criterion fails, or None when it holds."""
+        if self.metric not in metrics:
+            return f"{self.metric}: not measured"
+        value = float(metrics[self.metric])
+        if value != value:  # NaN never passes a gate
+            return f"{self.metric}=nan"
+        if self.min is not None and value < self.min:
+            return f"{self.metric}={value:.4g} < min {self.min:g}"
+        if self.max is not None and value > self.max:
+            return f"{self.metric}={value:.4g} > max {self.max:g}"
+        return None
+
+    def describe(self) -> str:
+        bounds = []
+        if self.min is not None:
+            bounds.append(f">= {self.min:g}")
+        if self.max is not None:
+            bounds.append(f"<= {self.max:g}")
+        return f"{self.metric} {' and '.join(bounds)}"
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    stage: str
+    passed: bool
+    failures: list[str] = field(default_factory=list)
+    criteria: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.passed:
+            return "pass" if self.criteria else "pass (no criteria)"
+        return "FAIL: " + "; ".join(self.failures)
+
+    def to_dict(self) -> dict:
+        return {"stage": self.stage, "passed": self.passed, "failures": self.failures,
+                "criteria": self.criteria}
+
+
+def evaluate_gate(stage: str, criteria: list[Criterion], metrics: dict[str, float]) -> GateDecision:
+    failures = [why for c in criteria if (why := c.check(metrics)) is not None]
+    return GateDecision(stage=stage, passed=not failures, failures=failures,
+                        criteria=[c.describe() for c in criteria])

@@ -1,0 +1,129 @@
+"""Versioned releases in storage with lineage, and promotion after the self-test.
+
+    releases/<domain>/<version>/model/...       the served model and tokenizer
+    releases/<domain>/<version>/domain.json     the config that produced it
+    releases/<domain>/<version>/metrics.json    evaluation metrics and gate decisions
+    releases/<domain>/<version>/lineage.json    data hashes -> checkpoints -> evaluation
+    releases/<domain>/<version>/RELEASE.json    written last: the release exists once it does
+    releases/<domain>/PROMOTED.json             the version that passed its serving self-test
+
+Release folders are immutable; promotion is the only thing that moves."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from nuri import __version__
+from nuri.errors import NuriError
+from nuri.storage import LocalStorage, Storage, open_storage
+
+MARKER = "RELEASE.json"
+PROMOTED = "PROMOTED.json"
+_VERSION = re.compile(r"^v(\d{4,})$")
+
+
+@dataclass(frozen=True)
+class Release:
+    domain: str
+    version: str
+    uri: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.domain}-{self.version}"
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def model_digest(model_dir: Path) -> dict[str, str]:
+    return {p.name: sha256_file(p) for p in sorted(Path(model_dir).glob("*")) if p.is_file()}
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).parent)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def list_versions(storage: Storage, domain: str) -> list[str]:
+    versions = set()
+    for key in storage.list(f"releases/{domain}"):
+        parts = key.split("/")
+        if len(parts) >= 4 and parts[-1] == MARKER and _VERSION.match(parts[2]):
+            versions.add(parts[2])
+    return sorted(versions, key=lambda v: int(v[1:]))
+
+
+def publish_release(storage: Storage, domain: str, model_dir: Path, *, config_json: str,
+                    metrics: dict, lineage: dict) -> Release:
+    """Publishes the next version. The folder appears whole or not at all."""
+    with tempfile.TemporaryDirectory() as tmp:
+        stage = Path(tmp)
+        import shutil
+
+        shutil.copytree(model_dir, stage / "model")
+        (stage / "domain.json").write_text(config_json, encoding="utf-8")
+        (stage / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2))
+        for attempt in range(5):  # another run may take the same number: try the next
+            existing = list_versions(storage, domain)
+            version = f"v{(int(existing[-1][1:]) + 1 if existing else 1) + attempt:04d}"
+            record = {**lineage, "release": f"{domain}-{version}", "domain": domain, "version": version,
+                      "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                      "platform": {"nuri": __version__, "git_commit": git_commit()},
+                      "config_sha256": hashlib.sha256(config_json.encode()).hexdigest(),
+                      "model_sha256": model_digest(stage / "model")}
+            (stage / "lineage.json").write_text(json.dumps(record, ensure_ascii=False, indent=2))
+            manifest = {"release": f"{domain}-{version}", "files": {
+                p.relative_to(stage).as_posix(): sha256_file(p) for p in sorted(stage.rglob("*")) if p.is_file()}}
+            try:
+                storage.publish_dir(f"releases/{domain}/{version}", stage, MARKER,
+                                    json.dumps(manifest, indent=2).encode())
+            except NuriError:
+                continue
+            return Release(domain, version, f"{storage.uri}/releases/{domain}/{version}")
+    raise NuriError(f"could not allocate a release version under {storage.uri}/releases/{domain}")
+
+
+def promote(storage: Storage, release: Release, selftest: dict) -> None:
+    storage.put_bytes(f"releases/{release.domain}/{PROMOTED}", json.dumps(
+        {"version": release.version, "selftest": selftest,
+         "promoted_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")},
+        ensure_ascii=False, indent=2).encode())
+
+
+def promoted_version(storage: Storage, domain: str) -> str | None:
+    key = f"releases/{domain}/{PROMOTED}"
+    return json.loads(storage.get_bytes(key))["version"] if storage.exists(key) else None
+
+
+def fetch_release(storage_uri: str, domain: str, version: str | None, cache_dir: Path) -> tuple[Release, Path]:
+    """A local folder holding the release (the promoted one when version is None)."""
+    storage = open_storage(storage_uri)
+    version = version or promoted_version(storage, domain)
+    if version is None:
+        raise NuriError(f"{storage.uri}: no promoted release for domain {domain!r}; pass --version")
+    prefix = f"releases/{domain}/{version}"
+    if not storage.exists(f"{prefix}/{MARKER}"):
+        raise NuriError(f"{storage.uri}/{prefix}: no such release")
+    release = Release(domain, version, f"{storage.uri}/{prefix}")
+    if isinstance(storage, LocalStorage):
+        return release, Path(storage.uri) / prefix
+    dest = Path(cache_dir) / domain / version
+    storage.get_dir(prefix, dest)
+    return release, dest

@@ -1,0 +1,1 @@
+"""Serving: an OpenAI-compatible chat API over a released model."""

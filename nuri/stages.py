@@ -1,0 +1,232 @@
+"""The pipeline's stages as plain functions of (config JSON, input folders, output
+folders). KFP components call these and nothing else, so each stage can also run and be
+tested without KFP. Every stage writes `report.json` (wall time, metrics, gate) to its
+report folder, even when its gate fails, so the run summary can explain the stop."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from nuri.config import DomainConfig
+from nuri.errors import GateFailed
+from nuri.gates import evaluate_gate
+
+log = logging.getLogger("nuri")
+
+REPORT_FILE = "report.json"
+
+
+def setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+
+
+def _clean(v):
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: _clean(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_clean(x) for x in v]
+    return v
+
+
+@contextmanager
+def stage_report(name: str, report_dir: str | Path):
+    """Times the stage and writes its report on the way out, success or not."""
+    report = {"stage": name, "metrics": {}, "gate": None, "status": "running"}
+    report_dir = Path(report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    try:
+        yield report
+        report["status"] = "ok"
+    except GateFailed:
+        report["status"] = "gate_failed"
+        raise
+    except Exception as e:
+        report["status"] = "error"
+        report["error"] = f"{type(e).__name__}: {e}"[:500]
+        raise
+    finally:
+        report["wall_s"] = round(time.perf_counter() - t0, 2)
+        (report_dir / REPORT_FILE).write_text(json.dumps(_clean(report), ensure_ascii=False, indent=2))
+
+
+def read_report(report_dir: str | Path) -> dict:
+    return json.loads((Path(report_dir) / REPORT_FILE).read_text())
+
+
+def _apply_gate(report: dict, stage: str, config: DomainConfig, metrics: dict) -> None:
+    decision = evaluate_gate(stage, config.gates.criteria(stage), metrics)
+    report["gate"] = decision.to_dict()
+    log.info("gate %s: %s", stage, decision.summary())
+    if not decision.passed:
+        raise GateFailed(f"{stage} gate: {decision.summary()}")
+
+
+# --- data ---------------------------------------------------------------------------
+
+def ingest_stage(config_json: str, raw_dir: str, report_dir: str) -> dict:
+    from nuri.data.ingest import ingest
+
+    config = DomainConfig.from_json(config_json)
+    with stage_report("ingest", report_dir) as report:
+        r = ingest(config, Path(raw_dir))
+        report["metrics"] = {"documents": r.documents, "corpus_kb": round(r.corpus_bytes / 1024, 1),
+                             **{f"{k}_records": v for k, v in r.records.items() if k != "documents"}}
+    return report
+
+
+def prepare_stage(config_json: str, raw_dir: str, dataset_dir: str, report_dir: str) -> dict:
+    from nuri.data.prepare import prepare
+
+    config = DomainConfig.from_json(config_json)
+    with stage_report("prepare", report_dir) as report:
+        r = prepare(config, Path(raw_dir), Path(dataset_dir))
+        report["metrics"] = {**r.counts, **{f"removed_{k}": v for k, v in r.removed.items()},
+                             "pii_redacted": sum(r.pii.values())}
+        report["dataset_version"] = r.version
+        report["pii_by_type"] = r.pii
+    return report
+
+
+def base_model_stage(config_json: str, dataset_dir: str, model_dir: str, report_dir: str) -> dict:
+    from nuri.model.base import build_base_model
+
+    config = DomainConfig.from_json(config_json)
+    with stage_report("base_model", report_dir) as report:
+        facts = build_base_model(config, Path(dataset_dir), Path(model_dir))
+        report["metrics"] = {"parameters": facts["parameters"], "vocab_size": facts["vocab_size"]}
+        report["base_model"] = facts
+    return report
+
+
+# --- training -----------------------------------------------------------------------
+
+def _loop_for(stage: str):
+    if stage == "pretrain":
+        from nuri.train.pretrain import pretrain_loop
+        return pretrain_loop
+    if stage == "sft":
+        from nuri.train.sft import sft_loop
+        return sft_loop
+    if stage == "reward":
+        from nuri.train.reward import reward_loop
+        return reward_loop
+    if stage == "ppo":
+        from nuri.train.ppo import ppo_loop
+        return ppo_loop
+    raise ValueError(f"unknown training stage {stage!r}")
+
+
+def training_stage(stage: str, config_json: str, run_id: str, inputs: dict[str, str], dataset_dir: str,
+                   model_dir: str, report_dir: str, *, loop_overrides: dict | None = None) -> dict:
+    """Runs one training stage under Ray Train and applies its gate.
+    inputs: {"model_dir": ...} or, for PPO, {"policy_dir": ..., "reward_dir": ...}."""
+    from nuri.train.metrics import plot_curves
+    from nuri.train.precision import resolve_precision
+    from nuri.train.runtime import run_stage
+
+    config = DomainConfig.from_json(config_json)
+    with stage_report(stage, report_dir) as report:
+        precision = resolve_precision(config.runtime.precision, config.runtime.use_gpu)
+        loop_config = {"config": config_json, "data_dir": dataset_dir, "precision": precision,
+                       "num_workers": config.runtime.num_workers, **inputs, **(loop_overrides or {})}
+        run = run_stage(_loop_for(stage), loop_config, config.runtime, storage_uri=config.storage.uri,
+                        run_name=f"{config.name}-{run_id}-{stage}", out_dir=Path(model_dir))
+        report["metrics"] = {**run.metrics, "fit_s": round(run.fit_seconds, 2),
+                             "ray_worker_start_s": round(run.worker_start_seconds, 2)}
+        report["precision"] = precision
+        report["num_workers"] = config.runtime.num_workers
+        report["checkpoint"] = run.checkpoint_uri
+        keys = ["loss", "eval_loss"] if stage != "ppo" else ["objective/scores", "objective/kl", "loss/policy_avg"]
+        plot_curves(run.log_history, keys, Path(report_dir) / "curves.png", f"{config.name}: {stage}")
+        (Path(report_dir) / "log_history.json").write_text(json.dumps(run.log_history))
+        _apply_gate(report, stage, config, run.metrics)
+    return report
+
+
+# --- evaluation ---------------------------------------------------------------------
+
+def evaluate_stage(config_json: str, dataset_dir: str, models: dict[str, str], reward_dir: str,
+                   report_dir: str) -> tuple[bool, dict]:
+    """models: {"base": dir, "pretrain": dir, "sft": dir, "ppo": dir}. Returns (passed, report)."""
+    from nuri.evaluation.evaluate import evaluate
+
+    config = DomainConfig.from_json(config_json)
+    with stage_report("evaluate", report_dir) as report:
+        metrics, samples = evaluate(config, Path(dataset_dir), {k: Path(v) for k, v in models.items()},
+                                    Path(reward_dir), Path(report_dir))
+        report["metrics"] = metrics
+        report["samples"] = samples
+        decision = evaluate_gate("release", config.gates.criteria("release"), metrics)
+        report["gate"] = decision.to_dict()
+        log.info("release gate: %s", decision.summary())
+    return decision.passed, report
+
+
+# --- release ------------------------------------------------------------------------
+
+def register_stage(config_json: str, model_dir: str, report_dirs: dict[str, str], release_dir: str,
+                   report_dir: str) -> dict:
+    """Publishes the evaluated policy as the next release of the domain."""
+    from nuri.release import publish_release
+    from nuri.storage import open_storage
+
+    config = DomainConfig.from_json(config_json)
+    with stage_report("register", report_dir) as report:
+        reports = {name: read_report(d) for name, d in report_dirs.items() if name != "dataset"}
+        card = json.loads((Path(report_dirs["dataset"]) / "card.json").read_text()) \
+            if (Path(report_dirs["dataset"]) / "card.json").exists() else {}
+        lineage = {
+            "data": {"dataset_version": reports["prepare"].get("dataset_version"),
+                     "files_sha256": card.get("files_sha256", {}), "sources": card.get("sources", {})},
+            "base_model": reports["base_model"].get("base_model"),
+            "checkpoints": {s: reports[s].get("checkpoint") for s in ("pretrain", "sft", "reward", "ppo")},
+            "evaluation": reports["evaluate"]["metrics"],
+            "gates": {s: reports[s].get("gate") for s in ("pretrain", "sft", "reward", "ppo", "evaluate")},
+        }
+        metrics = {"evaluation": reports["evaluate"]["metrics"], "gate": reports["evaluate"]["gate"]}
+        release = publish_release(open_storage(config.storage.uri), config.name, Path(model_dir),
+                                  config_json=config_json, metrics=metrics, lineage=lineage)
+        Path(release_dir).mkdir(parents=True, exist_ok=True)
+        (Path(release_dir) / "release.json").write_text(json.dumps(
+            {"domain": release.domain, "version": release.version, "uri": release.uri}))
+        report["release"] = release.name
+        report["release_uri"] = release.uri
+        report["metrics"] = {"version": int(release.version[1:])}
+        log.info("published release %s at %s", release.name, release.uri)
+    return report
+
+
+def selftest_stage(config_json: str, release_dir: str, report_dir: str) -> dict:
+    """Serves the published release on loopback, asks one question, checks the answer,
+    stops the server, and promotes the release when the check passes."""
+    import tempfile
+
+    from nuri.release import Release, fetch_release, promote
+    from nuri.serving.selftest import selftest
+    from nuri.storage import open_storage
+
+    config = DomainConfig.from_json(config_json)
+    info = json.loads((Path(release_dir) / "release.json").read_text())
+    with stage_report("selftest", report_dir) as report, tempfile.TemporaryDirectory() as cache:
+        release, local = fetch_release(config.storage.uri, info["domain"], info["version"], Path(cache))
+        result = selftest(local / "model", release.name, config.serving)
+        report["metrics"] = {k: result[k] for k in ("latency_s", "completion_tokens", "tokens_per_second",
+                                                    "hangul_chars")}
+        report["question"] = result["question"]
+        report["answer"] = result["answer"]
+        report["release"] = release.name
+        if not result["passed"]:
+            report["gate"] = {"stage": "selftest", "passed": False, "failures": result["failures"], "criteria": []}
+            raise GateFailed(f"serving self-test of {release.name}: {'; '.join(result['failures'])}")
+        report["gate"] = {"stage": "selftest", "passed": True, "failures": [], "criteria": result["checks"]}
+        promote(open_storage(config.storage.uri), Release(info["domain"], info["version"], release.uri),
+                {k: v for k, v in result.items() if k != "answer"})
+    return report

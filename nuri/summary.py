@@ -1,0 +1,78 @@
+"""The run summary: one row per stage with wall time, key metrics and gate decision.
+Pure formatting of the stage reports."""
+
+from __future__ import annotations
+
+STAGE_ORDER = ["ingest", "prepare", "base_model", "pretrain", "sft", "reward", "ppo", "evaluate",
+               "register", "selftest"]
+
+
+def _f(v, digits=3) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.{digits}g}"
+    return str(v)
+
+
+def key_metrics(stage: str, m: dict) -> str:
+    if not m:
+        return ""
+    if stage == "ingest":
+        return f"{m.get('documents')} docs, {m.get('corpus_kb')} KB, {m.get('sft_records')} SFT, " \
+               f"{m.get('preferences_records')} preference prompts"
+    if stage == "prepare":
+        removed = sum(v for k, v in m.items() if k.startswith("removed_"))
+        return f"{m.get('corpus_train')}+{m.get('corpus_heldout')} docs, {removed} removed, " \
+               f"{m.get('pii_redacted')} PII redacted, {m.get('pairs_train')} pairs"
+    if stage == "base_model":
+        return f"{m.get('parameters', 0) / 1e6:.1f}M params, vocab {m.get('vocab_size')}"
+    if stage in ("pretrain", "sft"):
+        tps = m.get("train_tokens_per_second")
+        speed = f", {tps / 1000:.1f}k tok/s" if tps else f", {_f(m.get('train_samples_per_second'))} ex/s"
+        return f"loss {_f(m.get('train_loss_first'))}->{_f(m.get('train_loss_last'))}, " \
+               f"held-out {_f(m.get('eval_loss_before'))}->{_f(m.get('eval_loss'))}{speed}"
+    if stage == "reward":
+        return f"held-out pair accuracy {_f(m.get('heldout_accuracy'))}, loss " \
+               f"{_f(m.get('train_loss_first'))}->{_f(m.get('train_loss_last'))}"
+    if stage == "ppo":
+        return f"{m.get('iterations')} iters, reward {_f(m.get('reward_first'))}->{_f(m.get('reward_last'))}, " \
+               f"KL {_f(m.get('kl'))}"
+    if stage == "evaluate":
+        ppl = "/".join(_f(m.get(f"perplexity_{k}"), 4) for k in ("base", "pretrain", "sft", "ppo"))
+        return f"ppl base/cpt/sft/ppo {ppl}; RM acc {_f(m.get('reward_accuracy'))}; " \
+               f"reward sft {_f(m.get('reward_sft'))} ppo {_f(m.get('reward_ppo'))}; " \
+               f"knowledge {_f(m.get('knowledge_accuracy'))}"
+    if stage == "selftest":
+        return f"{_f(m.get('latency_s'))} s, {_f(m.get('tokens_per_second'))} tok/s"
+    if stage == "register":
+        return ""
+    return ", ".join(f"{k}={_f(v)}" for k, v in list(m.items())[:4])
+
+
+def gate_text(report: dict) -> str:
+    gate = report.get("gate")
+    if report.get("status") == "error":
+        return "ERROR"
+    if not gate:
+        return "-"
+    if gate["passed"]:
+        return "pass" + (f" ({'; '.join(gate['criteria'])})" if gate.get("criteria") and report["stage"] != "selftest" else "")
+    return "FAIL: " + "; ".join(gate["failures"])
+
+
+def render_table(reports: dict[str, dict]) -> str:
+    rows = [("stage", "wall s", "key metrics", "gate")]
+    for stage in STAGE_ORDER:
+        r = reports.get(stage)
+        if r is None:
+            rows.append((stage, "-", "not run", "-"))
+            continue
+        rows.append((stage, f"{r.get('wall_s', 0):.1f}", key_metrics(stage, r.get("metrics", {})), gate_text(r)))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = []
+    for i, row in enumerate(rows):
+        lines.append("  ".join(row[j].ljust(widths[j]) for j in range(3)) + "  " + row[3])
+        if i == 0:
+            lines.append("-" * (sum(widths) + 6 + 20))
+    return "\n".join(lines)

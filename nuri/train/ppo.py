@@ -1,0 +1,104 @@
+"""PPO against the reward model (InstructGPT step 3): the policy starts from SFT, a
+frozen copy of SFT is the KL reference, the value model starts from the reward model.
+
+TRL's maintained line dropped PPOTrainer in 1.13 (huggingface/trl#7020). We pin
+trl==1.12.0 and use `trl.experimental.ppo.PPOTrainer` rather than writing PPO ourselves:
+it is the reference implementation of the "N implementation details of RLHF with PPO"
+(per-token KL penalty in the reward, GAE, clipped policy and value losses, EOS
+truncation), tested upstream. Moving to TRL's GRPO/RLOO (critic-free, still maintained)
+is a config-level change for teams that prefer it; keeping PPO follows the recipe.
+PPOTrainer has no resume-from-checkpoint: after a worker failure Ray restarts this
+stage from its inputs (it is the shortest stage)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from nuri.config import DomainConfig
+from nuri.data.records import SftRecord, read_jsonl
+from nuri.train.metrics import series
+
+
+def prompt_dataset(tokenizer, prompts: list[str], system: str, max_prompt_length: int):
+    from datasets import Dataset
+
+    from nuri.evaluation.scoring import chat_text
+
+    rows = []
+    for p in prompts:
+        ids = tokenizer(chat_text(tokenizer, p, None, system), add_special_tokens=False)["input_ids"]
+        if len(ids) <= max_prompt_length:
+            rows.append({"input_ids": ids})
+    return Dataset.from_list(rows)
+
+
+def ppo_loop(cfg: dict) -> None:
+    started = time.time()
+    import torch
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
+    from trl.experimental.ppo import PPOConfig, PPOTrainer
+
+    from nuri.train.hf import scratch_dir
+    from nuri.train.precision import trainer_precision_args
+    from nuri.train.worker import report_final
+
+    config = DomainConfig.from_json(cfg["config"])
+    stage = config.stages.ppo
+    data = Path(cfg["data_dir"])
+    world = int(cfg.get("num_workers", 1))
+    tokenizer = AutoTokenizer.from_pretrained(cfg["policy_dir"])
+    tokenizer.padding_side = "left"
+    policy = AutoModelForCausalLM.from_pretrained(cfg["policy_dir"], dtype=torch.float32)
+    reference = AutoModelForCausalLM.from_pretrained(cfg["policy_dir"], dtype=torch.float32)
+    reward = AutoModelForSequenceClassification.from_pretrained(cfg["reward_dir"], num_labels=1,
+                                                                dtype=torch.float32)
+    value = AutoModelForSequenceClassification.from_pretrained(cfg["reward_dir"], num_labels=1,
+                                                               dtype=torch.float32)
+    for m in (reward, value):
+        m.config.pad_token_id = tokenizer.pad_token_id
+
+    # Prompts the policy answers: the SFT prompts (answers are not used: the reward
+    # model judges the policy's own samples).
+    prompts = sorted({r.prompt for r in read_jsonl(data / "sft_train.jsonl", SftRecord)})
+    train_ds = prompt_dataset(tokenizer, prompts, config.serving.system_prompt, stage.max_prompt_length)
+    per_device = max(1, stage.batch_size // stage.mini_batches // world) * stage.mini_batches
+    args = PPOConfig(
+        output_dir=scratch_dir(), per_device_train_batch_size=per_device, gradient_accumulation_steps=1,
+        num_mini_batches=stage.mini_batches, num_ppo_epochs=stage.ppo_epochs,
+        total_episodes=stage.total_episodes, learning_rate=stage.learning_rate, kl_coef=stage.kl_coef,
+        response_length=stage.response_length, temperature=stage.temperature, stop_token="eos",
+        local_rollout_forward_batch_size=per_device, num_sample_generations=0, report_to=[],
+        logging_steps=1, save_strategy="no", seed=config.runtime.seed, gradient_checkpointing=False,
+        use_cpu=not config.runtime.use_gpu, disable_tqdm=True, dataset_num_proc=None,
+        **trainer_precision_args(cfg["precision"]))
+    trainer = PPOTrainer(args=args, processing_class=tokenizer, model=policy, ref_model=reference,
+                         reward_model=reward, train_dataset=train_ds, value_model=value)
+    t0 = time.perf_counter()
+    trainer.train()
+    train_seconds = time.perf_counter() - t0
+    history = trainer.state.log_history
+    scores = [v for _, v in series(history, "objective/scores")]
+    kls = [v for _, v in series(history, "objective/kl")]
+    quarter = max(1, len(scores) // 4)
+    metrics = {
+        "iterations": len(scores),
+        "episodes": trainer.state.episode,
+        "reward_first": sum(scores[:quarter]) / quarter if scores else float("nan"),
+        "reward_last": sum(scores[-quarter:]) / quarter if scores else float("nan"),
+        "kl": kls[-1] if kls else float("nan"),
+        "train_seconds": train_seconds,
+        "episodes_per_second": trainer.state.episode / train_seconds if train_seconds else float("nan"),
+        "prompts": len(train_ds),
+    }
+    metrics["reward_gain"] = metrics["reward_last"] - metrics["reward_first"]
+
+    def save(dest: Path) -> None:
+        trainer.policy_model.save_pretrained(dest)
+        tokenizer.padding_side = "right"
+        tokenizer.save_pretrained(dest)
+        (dest / "ppo_args.json").write_text(json.dumps({"kl_coef": stage.kl_coef,
+                                                        "total_episodes": stage.total_episodes}))
+
+    report_final(save, metrics, history, started)

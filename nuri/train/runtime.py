@@ -1,0 +1,150 @@
+"""Driver side of a training stage: connect to Ray, run the stage's loop under Ray
+Train's TorchTrainer with checkpoints in the platform's storage, and bring the final
+model back as a plain Hugging Face folder.
+
+Locally the pipeline starts one Ray head per run (LocalRayCluster) and every stage
+connects to it through RAY_ADDRESS; in the cluster RAY_ADDRESS points at KubeRay."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from nuri.config import RuntimeConfig
+from nuri.storage import S3Storage, open_storage
+
+log = logging.getLogger(__name__)
+
+FINAL_DIR = "final"          # inside the last checkpoint: the stage's finished model
+METRICS_FILE = "metrics.json"
+HISTORY_FILE = "log_history.json"
+
+# Local-only settings: no telemetry, and every Ray socket on loopback.
+_LOCAL_RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+                  "RAY_DEDUP_LOGS": "1", "TRL_EXPERIMENTAL_SILENCE": "1"}
+
+
+def _apply_local_ray_env() -> None:
+    for k, v in _LOCAL_RAY_ENV.items():
+        os.environ.setdefault(k, v)
+
+
+class LocalRayCluster:
+    """One Ray head on loopback for a whole pipeline run; stages connect via RAY_ADDRESS.
+    Token authentication (Ray's default) stays on."""
+
+    def __init__(self, num_cpus: int | None = None):
+        self.num_cpus = num_cpus or os.cpu_count() or 1
+        self.address: str | None = None
+        self.start_seconds = 0.0
+        self._previous: str | None = None
+
+    def __enter__(self) -> "LocalRayCluster":
+        _apply_local_ray_env()
+        import ray
+
+        t0 = time.perf_counter()
+        ctx = ray.init(num_cpus=self.num_cpus, include_dashboard=True, dashboard_host="127.0.0.1",
+                       _node_ip_address="127.0.0.1", logging_level=logging.WARNING,
+                       log_to_driver=False)
+        self.start_seconds = time.perf_counter() - t0
+        self.address = ctx.address_info["gcs_address"]
+        self._previous = os.environ.get("RAY_ADDRESS")
+        os.environ["RAY_ADDRESS"] = self.address
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import ray
+
+        ray.shutdown()
+        if self._previous is None:
+            os.environ.pop("RAY_ADDRESS", None)
+        else:
+            os.environ["RAY_ADDRESS"] = self._previous
+
+
+def connect_ray() -> None:
+    """Joins the cluster in RAY_ADDRESS, or starts a private local one when unset (a
+    component run on its own)."""
+    _apply_local_ray_env()
+    import ray
+
+    if ray.is_initialized():
+        return
+    address = os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, logging_level=logging.WARNING)
+    else:
+        ray.init(include_dashboard=True, dashboard_host="127.0.0.1", _node_ip_address="127.0.0.1",
+                 logging_level=logging.WARNING)
+
+
+@dataclass
+class StageRun:
+    metrics: dict
+    log_history: list[dict]
+    checkpoint_uri: str
+    fit_seconds: float
+    worker_start_seconds: float
+    attempts: dict = field(default_factory=dict)
+
+
+def checkpoint_location(storage_uri: str) -> tuple[str, object | None]:
+    """(storage_path, pyarrow filesystem or None) for Ray's RunConfig."""
+    storage = open_storage(storage_uri)
+    if isinstance(storage, S3Storage):
+        return f"{storage.bucket}/{storage.prefix}/checkpoints".replace("//", "/"), storage.pyarrow_filesystem()
+    path = Path(storage.uri) / "checkpoints"
+    path.mkdir(parents=True, exist_ok=True)
+    return str(path), None
+
+
+def run_stage(train_loop: Callable[[dict], None], loop_config: dict, runtime: RuntimeConfig, *,
+              storage_uri: str, run_name: str, out_dir: Path) -> StageRun:
+    """Runs `train_loop` on `runtime.num_workers` Ray Train workers. The loop must end
+    with worker.report_final(); its model lands in out_dir."""
+    connect_ray()
+    import ray
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    cluster_cpus = int(ray.cluster_resources().get("CPU", 1))
+    cpus = runtime.cpus_per_worker or max(1, cluster_cpus // runtime.num_workers)
+    storage_path, fs = checkpoint_location(storage_uri)
+    t0 = time.time()
+    trainer = TorchTrainer(
+        train_loop,
+        train_loop_config={**loop_config, "fit_started": t0},
+        scaling_config=ScalingConfig(num_workers=runtime.num_workers, use_gpu=runtime.use_gpu,
+                                     resources_per_worker={"CPU": cpus}),
+        run_config=RunConfig(
+            name=run_name, storage_path=storage_path, storage_filesystem=fs,
+            failure_config=FailureConfig(max_failures=runtime.max_failures),
+            checkpoint_config=CheckpointConfig(num_to_keep=runtime.checkpoints_to_keep)),
+    )
+    result = trainer.fit()
+    fit_seconds = time.time() - t0
+    if result.error:
+        raise result.error
+    if result.checkpoint is None:
+        raise RuntimeError(f"{run_name}: training ended without a final checkpoint")
+    out_dir = Path(out_dir)
+    with result.checkpoint.as_directory() as ckpt:
+        ckpt = Path(ckpt)
+        if not (ckpt / FINAL_DIR).is_dir():
+            raise RuntimeError(f"{run_name}: last checkpoint has no final model")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        shutil.copytree(ckpt / FINAL_DIR, out_dir)
+        metrics = json.loads((ckpt / METRICS_FILE).read_text())
+        history = json.loads((ckpt / HISTORY_FILE).read_text())
+    worker_start = float(metrics.pop("worker_started", t0)) - t0
+    log.info("%s: fit %.1fs (worker group start %.1fs)", run_name, fit_seconds, worker_start)
+    return StageRun(metrics=metrics, log_history=history, checkpoint_uri=result.checkpoint.path,
+                    fit_seconds=fit_seconds, worker_start_seconds=worker_start)

@@ -1,0 +1,89 @@
+"""The reference pipeline: data -> base model -> continued pretraining -> SFT -> reward
+model -> PPO -> evaluation -> release gate -> release -> serving self-test.
+
+Cluster settings (GPU requests, node selector, tolerations, object-store secret, image)
+are applied to the same tasks in both modes; KFP's local runner ignores them."""
+
+# No `from __future__ import annotations`: KFP reads the pipeline's annotations at runtime.
+from kfp import dsl, kubernetes
+
+import components as c
+from nuri.config import ClusterConfig
+
+PIPELINE_NAME = "nuri-reference"
+
+
+def _use_platform_image(image: str) -> None:
+    for comp in c.ALL:
+        comp.component_spec.implementation.container.image = image
+
+
+def _object_store_access(task, cluster: ClusterConfig) -> None:
+    # Credentials come from a Kubernetes secret as env vars, never from parameters.
+    kubernetes.use_secret_as_env(task, secret_name=cluster.object_store_secret,
+                                 secret_key_to_env={"accesskey": "AWS_ACCESS_KEY_ID",
+                                                    "secretkey": "AWS_SECRET_ACCESS_KEY"})
+    task.set_env_variable("NURI_S3_ENDPOINT", cluster.object_store_endpoint)
+
+
+def _task_resources(task, cluster: ClusterConfig) -> None:
+    task.set_cpu_limit(cluster.task_cpu).set_memory_limit(cluster.task_memory)
+
+
+def _gpu_training(task, cluster: ClusterConfig) -> None:
+    task.set_cpu_limit(cluster.training_cpu).set_memory_limit(cluster.training_memory)
+    if cluster.gpus_per_training_task:
+        task.set_accelerator_type(cluster.gpu_resource).set_accelerator_limit(cluster.gpus_per_training_task)
+        for key, value in cluster.gpu_node_selector.items():
+            kubernetes.add_node_selector(task, label_key=key, label_value=value)
+        for t in cluster.gpu_tolerations:
+            kubernetes.add_toleration(task, key=t.key, operator=t.operator, value=t.value, effect=t.effect)
+
+
+def build_pipeline(cluster: "ClusterConfig | None" = None):
+    """Returns the pipeline function, with the cluster's settings on every task."""
+    cluster = cluster or ClusterConfig()
+    _use_platform_image(cluster.image)
+
+    @dsl.pipeline(name=PIPELINE_NAME,
+                  description="Nuri reference recipe: domain adaptation, SFT, reward model, PPO, "
+                              "evaluation, gated release and serving self-test.")
+    def reference(domain_config: str, run_id: str):
+        ingest = c.ingest(domain_config=domain_config).set_display_name("ingest")
+        prepare = c.prepare(domain_config=domain_config, raw=ingest.outputs["raw"]).set_display_name("prepare")
+        data = prepare.outputs["dataset"]
+        base = c.base_model(domain_config=domain_config, dataset=data).set_display_name("base-model")
+        pretrain = c.pretrain(domain_config=domain_config, run_id=run_id, dataset=data,
+                              base=base.outputs["model"]).set_display_name("continued-pretraining")
+        sft = c.sft(domain_config=domain_config, run_id=run_id, dataset=data,
+                    base=pretrain.outputs["model"]).set_display_name("sft")
+        reward = c.reward_model(domain_config=domain_config, run_id=run_id, dataset=data,
+                                base=sft.outputs["model"]).set_display_name("reward-model")
+        ppo = c.ppo(domain_config=domain_config, run_id=run_id, dataset=data, policy=sft.outputs["model"],
+                    reward=reward.outputs["model"]).set_display_name("ppo")
+        evaluate = c.evaluate(domain_config=domain_config, dataset=data, base=base.outputs["model"],
+                              pretrained=pretrain.outputs["model"], sft=sft.outputs["model"],
+                              ppo=ppo.outputs["model"], reward=reward.outputs["model"]
+                              ).set_display_name("evaluate")
+        tasks = [ingest, prepare, base, pretrain, sft, reward, ppo, evaluate]
+        # A model that fails its release gate is never registered or served.
+        with dsl.If(evaluate.outputs["Output"] == True, name="release-gate"):  # noqa: E712 (KFP condition)
+            register = c.register(
+                domain_config=domain_config, model=ppo.outputs["model"], dataset=data,
+                prepare_report=prepare.outputs["report"], base_report=base.outputs["report"],
+                pretrain_report=pretrain.outputs["report"], sft_report=sft.outputs["report"],
+                reward_report=reward.outputs["report"], ppo_report=ppo.outputs["report"],
+                evaluate_report=evaluate.outputs["report"]).set_display_name("register-release")
+            selftest = c.selftest(domain_config=domain_config,
+                                  release=register.outputs["release"]).set_display_name("serving-selftest")
+            tasks += [register, selftest]
+            register.set_caching_options(False)
+            selftest.set_caching_options(False)
+        for task in tasks:
+            _object_store_access(task, cluster)
+            if task in (pretrain, sft, reward, ppo):
+                _gpu_training(task, cluster)
+            else:
+                _task_resources(task, cluster)
+
+    return reference
