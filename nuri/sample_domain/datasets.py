@@ -66,8 +66,20 @@ ANSWER_CLOSERS = ["", "", "", " 더 궁금한 점이 있으면 편하게 물어�
 ASPECTS = list(QUESTIONS)
 
 
-def domain_prompt(p: Programme, aspect: str, rng: random.Random) -> str:
+SITUATIONS = [
+    "저는 {age}세이고 {hh:입니다}. ", "{hh:인데요}, ", "저희 집은 {hh:이고} 요즘 {crisis} 많이 힘들어요. ", "{crisis} 생활이 어려워졌습니다. ",
+    "{age}살 {hh:입니다}. ", "이웃에 사는 {age}세 분이 {crisis} 힘들어하셔서 대신 여쭤봅니다. ",
+]
+
+
+def domain_prompt(p: Programme, aspect: str, rng: random.Random, situational: float = 0.0) -> str:
+    from .prose import persona
+
     q = fill(rng.choice(QUESTIONS[aspect]), n=rng.choice([p.name, p.short]))
+    if rng.random() < situational:
+        age, hh, crisis, _ = persona(rng, p)
+        pre = fill(rng.choice(SITUATIONS), age=str(age), hh=hh, crisis=crisis)
+        return (pre + q + rng.choice(SUFFIXES)).strip()
     return (rng.choice(PREFIXES) + q + rng.choice(SUFFIXES)).strip()
 
 

@@ -35,7 +35,7 @@ def _jsonl(path: Path, rows: list[dict]) -> None:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
 
 
-def _domain_pairs(rng: random.Random, n: int, exclude: set[str]) -> list[tuple[Programme, str, str]]:
+def _domain_pairs(rng: random.Random, n: int, exclude: set[str], situational: float = 0.0) -> list[tuple[Programme, str, str]]:
     """n distinct (programme, aspect, prompt) triples, cycling evenly over programmes and aspects."""
     out: list[tuple[Programme, str, str]] = []
     seen = set(exclude)
@@ -45,7 +45,7 @@ def _domain_pairs(rng: random.Random, n: int, exclude: set[str]) -> list[tuple[P
         rng.shuffle(combos)
         for p, a in combos:
             tries += 1
-            q = domain_prompt(p, a, rng)
+            q = domain_prompt(p, a, rng, situational)
             if q in seen:
                 continue
             seen.add(q)
@@ -78,7 +78,7 @@ def build(seed: int = DEFAULT_SEED) -> dict[str, object]:
 
     # ---- SFT
     sft: list[dict] = []
-    for p, a, q in _domain_pairs(sft_rng, N_SFT_DOMAIN, set()):
+    for p, a, q in _domain_pairs(sft_rng, N_SFT_DOMAIN, set(), situational=0.2):
         sft.append({"prompt": q, "answer": domain_answer(p, a, sft_rng), "category": "domain"})
     for prompt, _cat, refusal in sft_harm:
         sft.append({"prompt": prompt, "answer": refusal, "category": "refusal_harmful"})
@@ -94,7 +94,7 @@ def build(seed: int = DEFAULT_SEED) -> dict[str, object]:
     n_off = min(len(off_pref), 50)
     n_harm = len(pref_harm)
     n_dom = N_PREF - n_off - n_harm
-    for p, a, q in _domain_pairs(pref_rng, n_dom, sft_prompts):
+    for p, a, q in _domain_pairs(pref_rng, n_dom, sft_prompts, situational=0.5):
         good = domain_answer(p, a, pref_rng, decorate=pref_rng.random() < 0.6)
         bad_pool = [
             ("wrong", wrong_fact_answer(p, a, pref_rng)),

@@ -496,6 +496,13 @@ def persona(rng: random.Random, p: Programme) -> tuple[int, str, str, str]:
     if p.key == "leaving_care":
         spec = PERSONAS["청년"]
     if spec is None:
-        return rng.randint(25, 70), rng.choice(HOUSEHOLDS), rng.choice(CRISES), rng.choice(OCCUPATIONS)
+        hh = rng.choice(HOUSEHOLDS)
+        if any(k in hh for k in ("어르신", "노부부", "고령", "할머니", "조손")):
+            age = rng.randint(66, 90)
+        elif "청년" in hh:
+            age = rng.randint(19, 34)
+        else:
+            age = rng.randint(27, 62)
+        return age, hh, rng.choice(CRISES), rng.choice(OCCUPATIONS)
     (a0, a1), hhs, sits = spec
     return rng.randint(a0, a1), rng.choice(hhs), rng.choice(sits), rng.choice(OCCUPATIONS)
