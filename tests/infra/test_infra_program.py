@@ -18,8 +18,11 @@ import pulumi
 from nuri_infra_mocks import PlatformMocks
 mocks = PlatformMocks()
 pulumi.runtime.set_mocks(mocks, project="nuri", stack="import-check", preview=False)
-for name in {modules!r} + ["__main__"]:
-    importlib.import_module("infra." + name)
+@pulumi.runtime.test  # waits until every registration the imports might have started is done
+def import_all():
+    for name in {modules!r} + ["__main__"]:
+        importlib.import_module("infra." + name)
+import_all()
 print(len(mocks.registered))
 """
 
