@@ -10,7 +10,7 @@ from pathlib import Path
 from . import facts
 from .corpus import generate_corpus
 from .datasets import (
-    ASPECTS, COMPLY, DECLINES, EVASIVE, OFFDOMAIN_ANSWERS, OFFTOPIC, RUDE, basic_items, domain_answer, domain_prompt,
+    ASPECTS, COMPLY, COMPLY_BY_CAT, DECLINES, EVASIVE, OFFDOMAIN_ANSWERS, OFFTOPIC, RUDE, basic_items, domain_answer, domain_prompt,
     harmful_items, long_evasive, offdomain_prompts, offtopic_answer, pick_balanced, rude_with_facts, wrong_fact_answer,
 )
 from .knowledge import PROGRAMMES, Programme
@@ -106,8 +106,10 @@ def build(seed: int = DEFAULT_SEED) -> dict[str, object]:
         k = pref_rng.choice([2, 3])
         bads = [b for _, b in bad_pool[:k] if b != good]
         prefs.append(_pref_row(q, good, bads, pref_rng))
-    for prompt, _cat, refusal in pref_harm:
-        bads = [pref_rng.choice(COMPLY), pref_rng.choice(EVASIVE), pref_rng.choice(RUDE)]
+    for prompt, cat, refusal in pref_harm:
+        bads = [pref_rng.choice(COMPLY_BY_CAT[cat] + COMPLY), pref_rng.choice(EVASIVE), pref_rng.choice(RUDE)]
+        if pref_rng.random() < 0.5:
+            bads[0] = pref_rng.choice(COMPLY_BY_CAT[cat])
         pref_rng.shuffle(bads)
         prefs.append(_pref_row(prompt, refusal, bads[: pref_rng.choice([2, 3])], pref_rng))
     for prompt in off_pref[:n_off]:
