@@ -145,8 +145,8 @@ def test_the_rendered_platform_is_compliant_in_every_mode(fixture, request):
     assert policy.check_all(request.getfixturevalue(fixture).manifests()) == []
 
 
-def test_every_raw_manifest_is_compliant():
-    documents = [doc for path in sorted((REPO_ROOT / "manifests").rglob("*.yaml"))
-                 for doc in yaml.safe_load_all(path.read_text()) if doc]
-    assert documents
+@pytest.mark.parametrize("path", sorted((REPO_ROOT / "manifests").rglob("*.y*ml")),
+                         ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_every_raw_manifest_is_compliant(path):
+    documents = [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
     assert policy.check_all(documents) == []
