@@ -8,7 +8,7 @@ from typing import Callable
 from . import facts, prose
 from .knowledge import PROGRAMMES, Programme
 from .text import (
-    date_str, dong, email, fill, josa, masked_name, mobile, office, office_phone, official, person_name, region, rrn,
+    date_str, dong, email, fill, josa, masked_name, mobile, office_phone, official, person_name, region, rrn,
 )
 
 # --------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 
 from .knowledge import Programme
-from .text import fill, josa
+from .text import fill
 
 
 def _pick(rng: random.Random, options: list[str], **kw: str) -> str:
@@ -220,4 +220,4 @@ def sentence(aspect: str, p: Programme, rng: random.Random, style: str = "h") ->
     return FUNCS[aspect](p, rng, style)
 
 
-__all__ = ["sentence", "ASPECTS", "places_text", "docs_text", "to_plain", "josa"]
+__all__ = ["sentence", "ASPECTS", "places_text", "docs_text", "to_plain"]

@@ -7,10 +7,9 @@ import random
 import shutil
 from pathlib import Path
 
-from . import facts
 from .corpus import generate_corpus
 from .datasets import (
-    ASPECTS, COMPLY, COMPLY_BY_CAT, DECLINES, EVASIVE, OFFDOMAIN_ANSWERS, OFFTOPIC, RUDE, basic_items, domain_answer, domain_prompt,
+    ASPECTS, COMPLY, COMPLY_BY_CAT, DECLINES, EVASIVE, OFFDOMAIN_ANSWERS, RUDE, basic_items, domain_answer, domain_prompt,
     harmful_items, long_evasive, offdomain_prompts, offtopic_answer, pick_balanced, rude_with_facts, wrong_fact_answer,
 )
 from .knowledge import PROGRAMMES, Programme
@@ -205,4 +204,4 @@ def write(out_dir: str | Path, seed: int = DEFAULT_SEED) -> dict[str, int]:
     return counts
 
 
-__all__ = ["build", "write", "DEFAULT_SEED", "facts"]
+__all__ = ["build", "write", "DEFAULT_SEED"]
