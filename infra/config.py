@@ -73,6 +73,8 @@ class Agency(BaseModel):
     def parse(cls, entry: str, group_prefix: str) -> "Agency":
         """``"<name> key=value ..."`` -> Agency. Project config cannot declare object
         types, so an agency is one string: adding an agency stays one config entry."""
+        if not entry.split():
+            raise ValueError("an agency entry is empty")
         name, *pairs = entry.split()
         fields: dict[str, Any] = {"name": name}
         for pair in pairs:
@@ -105,6 +107,7 @@ class PlatformConfig(BaseModel):
     kuberay_version: str = "1.7.0"
     kserve_version: str = "v0.20.0"
     pipelines_version: str = "2.5.0"
+    cluster_autoscaler_version: str = "9.46.6"  # eks mode only
     # Object store
     minio_replicas: int = Field(default=1, ge=1)
     minio_storage_size: str = "500Gi"
@@ -128,7 +131,6 @@ class PlatformConfig(BaseModel):
     eks_gpu_min_size: int = Field(default=0, ge=0)
     eks_gpu_max_size: int = Field(default=4, ge=1)
     eks_gpu_disk_size: int = Field(default=300, ge=50)
-    cluster_autoscaler_version: str = "9.46.6"
 
     @field_validator("minio_storage_size")
     @classmethod
@@ -169,6 +171,8 @@ class PlatformConfig(BaseModel):
                 raise ValueError("eksSystemMaxSize: must be >= eksSystemMinSize")
             if self.eks_gpu_max_size < self.eks_gpu_min_size:
                 raise ValueError("eksGpuMaxSize: must be >= eksGpuMinSize")
+            if self.eks_availability_zones and len(set(self.eks_availability_zones)) < 2:
+                raise ValueError("eksAvailabilityZones: EKS needs subnets in at least two zones")
         try:
             agencies = self.agency_list  # parses and validates every entry
         except ValidationError as err:

@@ -52,6 +52,7 @@ def test_agency_entry_parses_settings_and_defaults():
     ({"agencies": ["health gpu=4"]}, "nuri:agencies: agency 'health': unknown setting 'gpu=4'"),
     ({"agencies": ["health cpu=lots"]}, "nuri:agencies: 'lots' is not a Kubernetes quantity"),
     ({"agencies": ["tax", "tax"]}, "nuri:agencies: duplicate agency name"),
+    ({"agencies": ["  "]}, "nuri:agencies: an agency entry is empty"),
     ({"pipelinesMode": "multi-user", "agencies": ["tax"]}, "nuri:agencies: agency 'tax' needs owner="),
     ({"eksPublicAccessCidrs": ["0.0.0.0/0"]}, "nuri:eksPublicAccessCidrs: must not contain a world-open CIDR"),
     ({"eksPublicAccessCidrs": ["0.0.0.0/00"]}, "nuri:eksPublicAccessCidrs: must not contain a world-open CIDR"),
@@ -62,6 +63,7 @@ def test_agency_entry_parses_settings_and_defaults():
     ({"minioStorageSize": "big"}, "nuri:minioStorageSize:"),
     ({"clusterMode": "eks", "eksRegion": "x", "eksGpuMinSize": 5, "eksGpuMaxSize": 2}, "nuri:eksGpuMaxSize: must be >="),
     ({"agencis": []}, "nuri:agencis: unknown config key"),
+    ({"clusterMode": "eks", "eksRegion": "x", "eksAvailabilityZones": ["xa"]}, "nuri:eksAvailabilityZones: EKS needs"),
 ])
 def test_invalid_config_fails_with_one_line_naming_the_key(raw, message):
     with pytest.raises(config.ConfigError) as error:
