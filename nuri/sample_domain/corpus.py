@@ -126,6 +126,8 @@ def doc_guide(rng: random.Random, p: Programme, pii: bool = False) -> tuple[str,
     title = rng.choice(["{n} 안내", "{n} 이렇게 신청하세요", "알기 쉬운 {n} 안내서", "{n} 제도 안내", "{y}년 {n} 안내"])
     title = fill(title, n=p.name, y=str(rng.randint(2023, 2025)))
     parts = [rng.choice(OPENERS_H), facts.sentence("benefit", p, rng, "h") + " " + facts.sentence("start", p, rng, "h")]
+    notes = list(p.notes)
+    rng.shuffle(notes)
     sections = ["target", "amount", "apply", "docs"]
     if rng.random() < 0.3:
         rng.shuffle(sections)
@@ -137,8 +139,8 @@ def doc_guide(rng: random.Random, p: Programme, pii: bool = False) -> tuple[str,
             body.append(facts.sentence("income", p, rng, "h"))
         if s == "amount":
             body.append(facts.sentence("payment", p, rng, "h"))
-        if rng.random() < 0.5:
-            body.append(facts.sentence("note", p, rng, "h"))
+        if notes and rng.random() < 0.5:
+            body.append(notes.pop())
         parts.append(head + "\n" + _para(body, rng))
     parts.append(HEADINGS["phone"][hstyle] + "\n" + facts.sentence("phone", p, rng, "h") + " " + facts.sentence("ministry", p, rng, "h"))
     if rng.random() < 0.6:
@@ -166,7 +168,7 @@ def doc_press(rng: random.Random, p: Programme, pii: bool = False) -> tuple[str,
     speaker = rng.choice(SPEAKER_ROLES)
     body.append(f"{speaker}은 \"{rng.choice(QUOTES)}\"라고 말했다.")
     body.append(facts.sentence("phone", p, rng, "p"))
-    contact = f"담당 부서: {p.ministry} {p.category}정책과  담당자: {person_name(rng)} 사무관 ({office_phone(rng)})"
+    contact = f"담당 부서: {p.ministry} {p.category}정책과  담당자: {person_name(rng)} 사무관 ({office_phone(rng, '세종특별자치시')})"
     body.append(contact)
     return title, f"보도자료 | 배포일 {y}. {mo}. {d}.\n\n" + "\n\n".join(body)
 
@@ -232,7 +234,7 @@ def doc_local(rng: random.Random, p: Programme, pii: bool = False) -> tuple[str,
         "기간 이후에도 상시 신청이 가능합니다.",
         "신청 시 대기 시간이 길어질 수 있으니 오전 방문을 권해 드립니다.",
     ])))
-    lines.append(f"문의: {off} 맞춤형복지팀 ({office_phone(rng)})")
+    lines.append(f"문의: {off} 맞춤형복지팀 ({office_phone(rng, sido)})")
     lines.append(f"{y}. {m1}.\n{sgg}청장")
     return title, "\n".join(lines)
 
@@ -386,7 +388,11 @@ def doc_blog(rng: random.Random, p: Programme, pii: bool = False) -> tuple[str, 
     title = fill(title, n=p.short)
 
     def yo(s: str) -> str:
-        for a, b in (("받을 수 있습니다.", "받을 수 있어요."), ("수 있습니다.", "수 있어요."), ("됩니다.", "돼요."), ("입니다.", "이에요."), ("합니다.", "해요."), ("습니다.", "어요."), ("십시오.", "세요.")):
+        if s.endswith("입니다."):
+            stem = s[: -len("입니다.")]
+            return stem + ("이에요." if josa(stem, "이") .endswith("이") else "예요.")
+        for a, b in (("수 있습니다.", "수 있어요."), ("없습니다.", "없어요."), ("있습니다.", "있어요."), ("었습니다.", "었어요."), ("았습니다.", "았어요."),
+                     ("됩니다.", "돼요."), ("합니다.", "해요."), ("십시오.", "세요.")):
             if s.endswith(a):
                 return s[: -len(a)] + b
         return s

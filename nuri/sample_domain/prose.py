@@ -234,7 +234,7 @@ def doc_community(rng: random.Random, p: Programme, pii: bool = False) -> tuple[
         "한편 {dn} 행정복지센터는 행사장에서 {n} 등 복지 제도 신청 상담도 함께 진행했다. ",
         "행정복지센터는 이번 행사를 계기로 {n} 대상자 발굴에도 힘쓸 계획이다. ",
     ]), dn=dn, n=p.name) + facts.sentence("target", p, rng, "p")
-    return title, "\n\n".join([lead, " ".join(body), tail, f"문의: {sgg} {dn} 행정복지센터 ({office_phone(rng)})"])
+    return title, "\n\n".join([lead, " ".join(body), tail, f"문의: {sgg} {dn} 행정복지센터 ({office_phone(rng, sido)})"])
 
 
 def doc_season(rng: random.Random, p: Programme, pii: bool = False) -> tuple[str, str]:
@@ -252,8 +252,9 @@ def doc_season(rng: random.Random, p: Programme, pii: bool = False) -> tuple[str
     lines.append(fill("가까운 {sh} 위치는 {sgg} 누리집이나 행정복지센터에서 확인할 수 있습니다.", sh=shelter, sgg=sgg))
     q = p if p.key in ("energy_voucher", "emergency", "elderly_care", "housing") else rng.choice(
         [x for x in PROGRAMMES if x.key in ("energy_voucher", "emergency", "elderly_care", "housing")])
-    lines.append(facts.sentence("benefit", q, rng, "h") + " " + facts.sentence("apply", q, rng, "h"))
-    lines.append(f"문의: {sgg}청 복지정책과 ({office_phone(rng)}), 보건복지상담센터 129")
+    lines.append(fill(rng.choice(["어려운 가구는 {n:을} 활용할 수 있습니다.", "{n:도} 함께 확인해 보십시오.", "도움이 필요하면 {n:을} 신청해 보십시오."]), n=q.name)
+                 + " " + facts.sentence("benefit", q, rng, "h") + " " + facts.sentence("apply", q, rng, "h"))
+    lines.append(f"문의: {sgg}청 복지정책과 ({office_phone(rng, sido)}), 보건복지상담센터 129")
     return title, "\n".join(lines)
 
 

@@ -134,8 +134,24 @@ def date_str(rng: random.Random, style: int | None = None, y0: int = 2022, y1: i
     return f"{y}년 {m}월 {d}일"
 
 
-def office_phone(rng: random.Random) -> str:
-    area = rng.choice(("02", "031", "032", "033", "041", "042", "043", "044", "051", "052", "053", "054", "055", "061", "062", "063", "064"))
+AREA_CODES = {
+    "서울특별시": "02", "부산광역시": "051", "대구광역시": "053", "인천광역시": "032", "광주광역시": "062", "대전광역시": "042", "울산광역시": "052",
+    "세종특별자치시": "044", "경기도": "031", "강원특별자치도": "033", "충청북도": "043", "충청남도": "041", "전북특별자치도": "063", "전라남도": "061",
+    "경상북도": "054", "경상남도": "055", "제주특별자치도": "064",
+}
+
+
+def sido_of(sgg: str) -> str | None:
+    for sido, sggs in REGIONS:
+        if sgg in sggs:
+            return sido
+    return None
+
+
+def office_phone(rng: random.Random, where: str | None = None) -> str:
+    """Office (landline) number; `where` is a 시·도 or 시·군·구 name to pick a matching area code."""
+    code = AREA_CODES.get(where or "") or AREA_CODES.get(sido_of(where or "") or "")
+    area = code or rng.choice(tuple(AREA_CODES.values()))
     return f"{area}-{rng.randint(200, 999)}-{rng.randint(1000, 9999)}"
 
 
