@@ -57,11 +57,11 @@ def _domain_pairs(rng: random.Random, n: int, exclude: set[str], situational: fl
 def build(seed: int = DEFAULT_SEED) -> dict[str, object]:
     """Build every artefact in memory. Returns a dict name -> content."""
     rng = random.Random(seed)
-    corpus_rng = random.Random(rng.random())
-    sft_rng = random.Random(rng.random())
-    pref_rng = random.Random(rng.random())
-    safety_rng = random.Random(rng.random())
-    eval_rng = random.Random(rng.random())
+    corpus_rng = random.Random(rng.getrandbits(64))
+    sft_rng = random.Random(rng.getrandbits(64))
+    pref_rng = random.Random(rng.getrandbits(64))
+    safety_rng = random.Random(rng.getrandbits(64))
+    eval_rng = random.Random(rng.getrandbits(64))
 
     docs, corpus_stats = generate_corpus(corpus_rng, N_CORPUS_UNIQUE, N_CORPUS_DUP)
 
