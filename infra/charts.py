@@ -35,7 +35,8 @@ MINIO = ChartSource("minio", "https://charts.min.io/")
 KUBERAY_OPERATOR = ChartSource("kuberay-operator", "https://ray-project.github.io/kuberay-helm/")
 CLUSTER_AUTOSCALER = ChartSource("cluster-autoscaler", "https://kubernetes.github.io/autoscaler")
 KSERVE_CRD = ChartSource("oci://ghcr.io/kserve/charts/kserve-crd")
-KSERVE = ChartSource("oci://ghcr.io/kserve/charts/kserve")
+# Since v0.17 the controller chart is published as kserve-resources.
+KSERVE = ChartSource("oci://ghcr.io/kserve/charts/kserve-resources")
 
 
 def mirrored_image(upstream: str, registry: str) -> str:

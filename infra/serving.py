@@ -1,5 +1,5 @@
-"""Model serving: KServe in RawDeployment mode (plain Deployments and Services, no
-Knative or Istio to operate) plus the platform's vLLM-backed runtime for LLMs.
+"""Model serving: KServe in Standard mode (formerly "RawDeployment": plain Deployments
+and Services, no Knative or Istio to operate) plus the platform's vLLM-backed runtime for LLMs.
 Ingress creation is disabled: models are reachable inside the cluster only, through
 the agency NetworkPolicies, until a platform team adds its own gateway."""
 from __future__ import annotations
@@ -25,7 +25,7 @@ COMPONENT_IMAGES = {
 def values(cfg: PlatformConfig) -> dict:
     kserve: dict = {
         "controller": {
-            "deploymentMode": "RawDeployment",
+            "deploymentMode": "Standard",
             "gateway": {"disableIngressCreation": True, "disableIstioVirtualHost": True},
             "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
         },

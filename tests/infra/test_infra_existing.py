@@ -12,7 +12,7 @@ PINNED = {
     "minio": ("minio", "https://charts.min.io/", DEFAULTS.minio_chart_version),
     "kuberay-operator": ("kuberay-operator", "https://ray-project.github.io/kuberay-helm/", DEFAULTS.kuberay_version),
     "kserve-crd": ("oci://ghcr.io/kserve/charts/kserve-crd", None, DEFAULTS.kserve_version),
-    "kserve": ("oci://ghcr.io/kserve/charts/kserve", None, DEFAULTS.kserve_version),
+    "kserve": ("oci://ghcr.io/kserve/charts/kserve-resources", None, DEFAULTS.kserve_version),
 }
 
 
@@ -110,7 +110,7 @@ def test_minio_tls_issues_a_certificate_from_a_private_ca(existing_example):
 def test_kuberay_and_kserve_values(minimal):
     assert minimal.release("kuberay-operator")["values"]["singleNamespaceInstall"] is False
     controller = minimal.release("kserve")["values"]["kserve"]["controller"]
-    assert controller["deploymentMode"] == "RawDeployment"
+    assert controller["deploymentMode"] == "Standard"
     assert controller["gateway"]["disableIngressCreation"] is True
     runtime = minimal.one("ClusterServingRuntime", "nuri-llm-vllm")
     assert "--backend=vllm" in runtime["spec"]["containers"][0]["args"]
