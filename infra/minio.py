@@ -107,6 +107,29 @@ def _tls(opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
     ]
 
 
+def _ingress_policy(opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
+    """Only agency namespaces, Kubeflow Pipelines and the store's own namespace (bucket
+    setup job, console) may open connections to MinIO."""
+    def namespaces(labels: dict) -> dict:
+        return {"namespaceSelector": {"matchLabels": labels}}
+
+    return k8s.networking.v1.NetworkPolicy(
+        f"{NAMESPACE}-minio-ingress",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name="minio-ingress", namespace=NAMESPACE),
+        spec={
+            "podSelector": {"matchLabels": {"app": "minio"}},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {"from": [namespaces({"nuri.io/tenant": "true"}),
+                          namespaces({"kubernetes.io/metadata.name": "kubeflow"})],
+                 "ports": [{"protocol": "TCP", "port": PORT}]},
+                {"from": [{"podSelector": {}}]},  # same namespace: MinIO peers, setup job, console
+            ],
+        },
+        opts=opts,
+    )
+
+
 def values(cfg: PlatformConfig, agencies: list[Agency]) -> dict:
     registry = cfg.image_registry
     result: dict = {
@@ -160,6 +183,7 @@ def deploy(cfg: PlatformConfig, cluster: Cluster, agencies: list[Agency], cert_m
         secrets.append(_secret(f"minio-user-{agency.bucket}", {"secretKey": creds.secret_key}, in_ns))
         agency_credentials[agency.name] = creds
 
+    _ingress_policy(in_ns)
     depends: list[pulumi.Resource] = [ns, *secrets]
     if cfg.minio_tls:
         depends += _tls(pulumi.ResourceOptions(provider=cluster.provider, depends_on=[ns, cert_manager]))

@@ -172,3 +172,12 @@ def test_chart_source_honours_the_mirror(mirror, expected):
 def test_image_mirroring_keeps_the_path(upstream, mirrored):
     assert charts.mirrored_image(upstream, "reg.gov/m/") == mirrored
     assert charts.mirrored_image(upstream, "") == upstream
+
+
+def test_minio_accepts_connections_only_from_tenants_pipelines_and_itself(minimal):
+    spec = minimal.one("NetworkPolicy", "minio-ingress", "nuri-storage")["spec"]
+    assert spec["podSelector"] == {"matchLabels": {"app": "minio"}} and spec["policyTypes"] == ["Ingress"]
+    assert spec["ingress"][0]["from"] == [
+        {"namespaceSelector": {"matchLabels": {"nuri.io/tenant": "true"}}},
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kubeflow"}}}]
+    assert spec["ingress"][1] == {"from": [{"podSelector": {}}]}
