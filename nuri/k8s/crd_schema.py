@@ -41,21 +41,29 @@ _HEADER_KIND = re.compile(r"^    kind: *(\S+)", re.M)
 
 
 @functools.lru_cache(maxsize=8)
-def _crd_files(crds_dir: Path) -> dict[tuple[str, str], Path]:
-    """(group, kind) -> file, read from each file's header so only the needed CRD gets parsed."""
-    index: dict[tuple[str, str], Path] = {}
+def _crd_index(crds_dir: Path) -> dict[tuple[str, str], tuple[Path, int]]:
+    """(group, kind) -> (file, document index). A file holding one CRD is indexed from its
+    header alone, so only the CRDs actually used get parsed; others are parsed in full."""
+    index: dict[tuple[str, str], tuple[Path, int]] = {}
     for path in sorted(crds_dir.rglob("*.y*ml")):
-        with path.open() as handle:
-            head = handle.read(4000)
-        group, kind = _HEADER_GROUP.search(head), _HEADER_KIND.search(head)
-        if "CustomResourceDefinition" in head and group and kind:
-            index[(group.group(1), kind.group(1))] = path
+        text = path.read_text()
+        if "CustomResourceDefinition" not in text:
+            continue
+        group, kind = _HEADER_GROUP.search(text[:4000]), _HEADER_KIND.search(text[:4000])
+        if text.count("kind: CustomResourceDefinition") == 1 and group and kind:
+            index[(group.group(1), kind.group(1))] = (path, 0)
+            continue
+        docs = [d for d in yaml.load_all(text, Loader=_Loader) if isinstance(d, dict)]
+        for number, doc in enumerate(docs):
+            if doc.get("kind") == "CustomResourceDefinition":
+                index[(doc["spec"]["group"], doc["spec"]["names"]["kind"])] = (path, number)
     return index
 
 
 @functools.lru_cache(maxsize=32)
-def _parse_crd(path: Path) -> dict:
-    return yaml.load(path.read_text(), Loader=_Loader)
+def _parse_crd(path: Path, number: int) -> dict:
+    docs = [d for d in yaml.load_all(path.read_text(), Loader=_Loader) if isinstance(d, dict)]
+    return docs[number]
 
 
 def load_crd(api_version: str, kind: str, crds_dir: Path | None = None) -> dict:
@@ -64,10 +72,10 @@ def load_crd(api_version: str, kind: str, crds_dir: Path | None = None) -> dict:
     if directory is None:
         raise ValueError(f"no CRD folder found (set {CRDS_DIR_ENV} or provide ../shared/crds)")
     group = api_version.rpartition("/")[0]
-    path = _crd_files(Path(directory).resolve()).get((group, kind))
-    if path is None:
+    found = _crd_index(Path(directory).resolve()).get((group, kind))
+    if found is None:
         raise ValueError(f"{kind}: no CRD for {api_version} in {directory}")
-    return _parse_crd(path)
+    return _parse_crd(*found)
 
 
 def to_json_schema(node: Any, root: bool = True) -> Any:

@@ -122,3 +122,18 @@ def test_find_crds_dir_honours_the_environment(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="no CRD for ray.io/v1"):
         crd_schema.validate_custom_resource({"apiVersion": "ray.io/v1", "kind": "RayJob", "metadata": {"name": "j"}},
                                             crds_dir=tmp_path)
+
+
+def test_crds_bundled_in_one_file_are_found(tmp_path):
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "spec": {"group": "example.com", "names": {"kind": "Widget"}, "versions": [{"name": "v1", "schema": {
+               "openAPIV3Schema": {"type": "object", "properties": {
+                   "apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"},
+                   "spec": {"type": "object", "properties": {"size": {"type": "integer"}}}}}}}]}}
+    other = {**crd, "spec": {**crd["spec"], "names": {"kind": "Gadget"}}}
+    (tmp_path / "bundle.yaml").write_text(yaml.safe_dump_all([crd, other]))
+    widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": 1}}
+    crd_schema.validate_custom_resource(widget, crds_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"^Gadget g: spec.size: 'big' is not of type 'integer'$"):
+        crd_schema.validate_custom_resource({**widget, "kind": "Gadget", "metadata": {"name": "g"},
+                                             "spec": {"size": "big"}}, crds_dir=tmp_path)
