@@ -62,8 +62,9 @@ def use_platform_store(store: ObjectStore, image_registry: str) -> Callable[[dic
                 port.pop("nodePort", None)
         elif kind == "ConfigMap" and name == "pipeline-install-config":
             obj.setdefault("data", {})["bucketName"] = PIPELINES_BUCKET
-        elif kind == "ConfigMap" and name == "workflow-controller-configmap":
-            repo = obj.get("data", {}).get("artifactRepository", "")
+        elif kind == "ConfigMap" and name == "workflow-controller-configmap" and \
+                "artifactRepository" in obj.get("data", {}):
+            repo = obj["data"]["artifactRepository"]
             repo = repo.replace(f'bucket: "{UPSTREAM_BUCKET}"', f'bucket: "{PIPELINES_BUCKET}"')
             if store.secure:
                 repo = repo.replace("insecure: true", "insecure: false")
