@@ -30,10 +30,18 @@ def cmd_validate(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from nuri.local_run import format_summary, run_local, with_local_storage
+    from nuri.console import progress_to_terminal
+    from nuri.local_run import format_summary, new_run_id, run_local, with_local_storage
 
     config = with_local_storage(_config(args), args.storage)
-    result = run_local(config, root=Path(args.root), run_id=args.run_id)
+    run_id = args.run_id or new_run_id()
+    log_path = Path(args.root) / "runs" / run_id / "pipeline.log"
+    print(f"nuri: running {config.name} pipeline {run_id} locally (full log: {log_path})", flush=True)
+    if args.verbose:
+        result = run_local(config, root=Path(args.root), run_id=run_id)
+    else:
+        with progress_to_terminal(log_path):
+            result = run_local(config, root=Path(args.root), run_id=run_id)
     print(format_summary(result, config), flush=True)
     if result.status == "succeeded":
         return 0
@@ -114,6 +122,7 @@ def make_parser() -> argparse.ArgumentParser:
     sp.add_argument("--root", default="runs", help="folder for pipeline artifacts and summaries (default: runs)")
     sp.add_argument("--storage", help="override storage.uri (folder or s3://bucket/prefix)")
     sp.add_argument("--run-id", help="default: a timestamp")
+    sp.add_argument("--verbose", action="store_true", help="show every log line (default: progress only)")
     sp.set_defaults(func=cmd_run)
 
     sp = sub.add_parser("compile", help="compile the pipeline to KFP IR YAML for the cluster")

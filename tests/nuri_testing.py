@@ -1,0 +1,54 @@
+"""Helpers shared by the tests (imported by name: `from nuri_testing import ...`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+WELFARE = REPO / "domains" / "welfare.yaml"
+
+
+# Settings small enough for CI (2 cores) but large enough that learning is measurable.
+TINY_OVERRIDES = {
+    "base_model": {"source": "init", "init": {"vocab_size": 2000, "hidden_size": 64, "num_layers": 2,
+                                              "num_heads": 2, "intermediate_size": 172}},
+    "runtime": {"num_workers": 1, "precision": "auto", "max_failures": 1, "checkpoints_to_keep": 1},
+    "stages": {
+        "pretrain": {"max_steps": 40, "learning_rate": 3.0e-3, "batch_size": 8, "seq_len": 128,
+                     "save_steps": 10, "log_steps": 2},
+        "sft": {"max_steps": 40, "learning_rate": 2.0e-3, "batch_size": 16, "max_length": 128,
+                "save_steps": 20, "log_steps": 2},
+        "reward": {"max_steps": 60, "learning_rate": 1.0e-3, "batch_size": 16, "max_length": 128,
+                   "save_steps": 30, "log_steps": 2},
+        "ppo": {"total_episodes": 32, "batch_size": 8, "mini_batches": 2, "ppo_epochs": 1,
+                "learning_rate": 1.0e-4, "response_length": 12},
+    },
+    "gates": {"pretrain": [{"metric": "eval_loss_drop", "min": 0.05}],
+              "reward": [{"metric": "heldout_accuracy", "min": 0.55}],
+              "release": [{"metric": "reward_accuracy", "min": 0.55}]},
+    "evaluation": {"max_eval_docs": 8, "reward_prompts": 8, "max_new_tokens": 8},
+    "serving": {"max_new_tokens": 12, "selftest_min_hangul": 0},
+}
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def write_domain(tmp_path: Path, overrides: dict | None = None, name: str = "domain.yaml") -> Path:
+    """A copy of the welfare domain config (data paths made absolute) with overrides."""
+    raw = yaml.safe_load(WELFARE.read_text(encoding="utf-8"))
+    for k, v in raw["data"].items():
+        if isinstance(v, str):
+            raw["data"][k] = str((WELFARE.parent / v).resolve())
+    raw["storage"] = {"uri": str(tmp_path / "storage")}
+    raw = deep_merge(raw, overrides or {})
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path

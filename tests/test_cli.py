@@ -1,0 +1,111 @@
+"""Bad input ends with one clear line naming the file, line or field and a non-zero
+exit, before any work starts and with nothing published."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from nuri_testing import REPO, WELFARE, write_domain
+
+
+def nuri(*args, cwd=REPO, stdin=None):
+    return subprocess.run([sys.executable, "-m", "nuri", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=180, input=stdin)
+
+
+def one_line_error(proc) -> str:
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("nuri: error: ")
+    return lines[0]
+
+
+def _copy_data(tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(WELFARE.parent / "welfare" / "data", data, ignore=shutil.ignore_patterns("corpus"))
+    (data / "corpus").mkdir()
+    for p in sorted((WELFARE.parent / "welfare" / "data" / "corpus").glob("*.txt"))[:20]:
+        shutil.copy(p, data / "corpus" / p.name)
+    return data
+
+
+def _run_fails(tmp_path, domain, expected_code=2):
+    proc = nuri("run", "--domain", str(domain), "--root", str(tmp_path / "runs"))
+    assert proc.returncode == expected_code, proc.stdout + proc.stderr
+    assert not (tmp_path / "runs" / "kfp").exists()          # nothing started
+    assert not (tmp_path / "storage" / "releases").exists()  # nothing published
+    return one_line_error(proc)
+
+
+def test_missing_corpus(tmp_path):
+    domain = write_domain(tmp_path, {"data": {"corpus": str(tmp_path / "missing")}})
+    assert _run_fails(tmp_path, domain).endswith(f"{tmp_path / 'missing'}: corpus not found")
+
+
+def test_empty_corpus(tmp_path):
+    (tmp_path / "empty").mkdir()
+    domain = write_domain(tmp_path, {"data": {"corpus": str(tmp_path / "empty")}})
+    assert "corpus is empty" in _run_fails(tmp_path, domain)
+
+
+def test_malformed_jsonl_line(tmp_path):
+    data = _copy_data(tmp_path)
+    lines = (data / "sft.jsonl").read_text(encoding="utf-8").splitlines()
+    lines[6] = lines[6][:-5]  # cut the closing of line 7
+    (data / "sft.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    domain = write_domain(tmp_path, {"data": {"sft": str(data / "sft.jsonl")}})
+    err = _run_fails(tmp_path, domain)
+    assert f"{data / 'sft.jsonl'}:7: invalid JSON" in err
+
+
+def test_record_missing_field(tmp_path):
+    data = _copy_data(tmp_path)
+    lines = (data / "preferences.jsonl").read_text(encoding="utf-8").splitlines()
+    rec = json.loads(lines[2])
+    del rec["chosen"]
+    lines[2] = json.dumps(rec, ensure_ascii=False)
+    (data / "preferences.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    domain = write_domain(tmp_path, {"data": {"preferences": str(data / "preferences.jsonl")}})
+    assert f"preferences.jsonl:3: chosen: required field is missing" in _run_fails(tmp_path, domain)
+
+
+def test_unknown_config_field(tmp_path):
+    domain = write_domain(tmp_path, {"stages": {"pretrain": {"epochz": 3}}})
+    err = _run_fails(tmp_path, domain)
+    assert f"{domain}:" in err and "stages.pretrain.epochz: unknown field" in err
+
+
+def test_wrong_type(tmp_path):
+    domain = write_domain(tmp_path, {"runtime": {"num_workers": "two"}})
+    assert "runtime.num_workers: Input should be a valid integer" in _run_fails(tmp_path, domain)
+
+
+def test_validate_reports_counts():
+    proc = nuri("validate", "--domain", str(WELFARE))
+    assert proc.returncode == 0, proc.stderr
+    assert "valid (welfare)" in proc.stdout and "documents 660" in proc.stdout
+
+
+def test_serve_refuses_public_bind_without_key(tmp_path):
+    (tmp_path / "rel" / "model").mkdir(parents=True)
+    proc = nuri("serve", "--release-dir", str(tmp_path / "rel"), "--host", "0.0.0.0")
+    assert proc.returncode == 2
+    assert "NURI_API_KEY" in one_line_error(proc)
+
+
+def test_deid_subcommand_redacts_stdin():
+    proc = nuri("deid", stdin="신청인 연락처 010-2345-6789, 메일 hong@example.com\n")
+    assert proc.returncode == 0, proc.stderr
+    assert "010-2345-6789" not in proc.stdout and "hong@example.com" not in proc.stdout
+    assert "010-2345-6789" not in proc.stderr  # the report counts, never quotes
+
+
+def test_no_release_when_none_promoted(tmp_path):
+    domain = write_domain(tmp_path)
+    proc = nuri("serve", "--domain", str(domain))
+    assert proc.returncode == 2
+    assert "no promoted release" in one_line_error(proc)
