@@ -27,6 +27,8 @@ TINY_OVERRIDES = {
                 "learning_rate": 1.0e-4, "response_length": 12},
     },
     "gates": {"pretrain": [{"metric": "eval_loss_drop", "min": 0.05}],
+              "sft": [{"metric": "train_loss_drop", "min": 0.05}],
+              "ppo": [{"metric": "kl", "max": 50}],
               "reward": [{"metric": "heldout_accuracy", "min": 0.55}],
               "release": [{"metric": "reward_accuracy", "min": 0.55}]},
     "evaluation": {"max_eval_docs": 8, "reward_prompts": 8, "max_new_tokens": 8},

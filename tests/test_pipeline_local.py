@@ -1,0 +1,61 @@
+"""The reference pipeline end to end on the embedded default (KFP's local runner, a
+local Ray, local storage), as a user runs it: `nuri run`."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nuri_testing import REPO, TINY_OVERRIDES, deep_merge, write_domain
+
+pytestmark = pytest.mark.slow
+
+
+def nuri_run(domain: Path, root: Path):
+    return subprocess.run([sys.executable, "-m", "nuri", "run", "--domain", str(domain), "--root", str(root),
+                           "--run-id", "test"], cwd=REPO, capture_output=True, text=True, timeout=900)
+
+
+def test_pipeline_releases_and_serves(tmp_path):
+    domain = write_domain(tmp_path, TINY_OVERRIDES)
+    proc = nuri_run(domain, tmp_path / "runs")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = proc.stdout
+    for stage in ("ingest", "prepare", "base_model", "pretrain", "sft", "reward", "ppo", "evaluate", "register",
+                  "selftest"):
+        assert f"\n{stage} " in out, stage
+    assert "SUCCEEDED" in out and "released: welfare-v0001" in out and "served over HTTP" in out
+    assert "platform overhead: Ray start" in out
+    assert "Got executor_input" not in out  # progress only; the full log is on disk
+    assert (tmp_path / "runs" / "runs" / "test" / "pipeline.log").stat().st_size > 10_000
+
+    release = tmp_path / "storage" / "releases" / "welfare" / "v0001"
+    lineage = json.loads((release / "lineage.json").read_text())
+    assert len(lineage["data"]["dataset_version"]) == 16
+    assert lineage["data"]["files_sha256"]["corpus_train.jsonl"]
+    assert set(lineage["checkpoints"]) == {"pretrain", "sft", "reward", "ppo"}
+    assert all(Path(p).is_dir() for p in lineage["checkpoints"].values())
+    assert lineage["evaluation"]["reward_accuracy"] > 0.5
+    assert lineage["gates"]["evaluate"]["passed"] is True
+    assert (release / "model" / "model.safetensors").exists() and (release / "RELEASE.json").exists()
+    promoted = json.loads((tmp_path / "storage" / "releases" / "welfare" / "PROMOTED.json").read_text())
+    assert promoted["version"] == "v0001" and promoted["selftest"]["passed"] is True
+
+    summary = json.loads((tmp_path / "runs" / "runs" / "test" / "summary.json").read_text())
+    assert summary["status"] == "succeeded" and summary["release"] == "welfare-v0001"
+    evaluation = summary["reports"]["evaluate"]["metrics"]
+    assert evaluation["perplexity_pretrain"] < evaluation["perplexity_base"]
+    assert (Path(summary["reports"]["evaluate"]["report_dir"]) / "evaluation.png").exists()
+
+
+def test_impossible_release_gate_stops_the_release(tmp_path):
+    overrides = deep_merge(TINY_OVERRIDES, {"gates": {"release": [{"metric": "reward_accuracy", "min": 1.01}]}})
+    domain = write_domain(tmp_path, overrides)
+    proc = nuri_run(domain, tmp_path / "runs")
+    assert proc.returncode == 3, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "GATE_FAILED" in proc.stdout
+    assert "FAIL: reward_accuracy=" in proc.stdout and "< min 1.01" in proc.stdout
+    assert "released: nothing" in proc.stdout
+    assert not (tmp_path / "storage" / "releases").exists()
