@@ -68,16 +68,53 @@ class BaseModelConfig(_Strict):
 
 # --- training ---------------------------------------------------------------------------
 
+class RayClusterConfig(_Strict):
+    """Cluster mode only: each training stage runs as a KubeRay RayJob (a Ray cluster made
+    for the stage, torn down when it ends), or on a long-lived RayCluster through the Ray
+    Jobs API when `existing_cluster_address` is set. See nuri/cluster/README.md."""
+
+    namespace: str | None = Field(None, description="namespace of the RayJob; default: the pipeline pod's own")
+    image: str | None = Field(None, description="image of head and workers; default: cluster.image")
+    ray_version: str = Field("2.60.0", description="Ray version inside the image (KubeRay needs it)")
+    service_account: str | None = Field(None, description="service account of the Ray pods")
+    priority_class: str | None = Field("nuri-training", description="PriorityClass of the Ray pods")
+    head_cpu: str = "2"
+    head_memory: str = "8Gi"
+    worker_cpu: str = Field("8", description="CPU limit per Ray worker pod (one Ray Train worker each)")
+    worker_memory: str = "64Gi"
+    gpus_per_worker: int = Field(0, ge=0, description="GPUs per worker pod (cluster.gpu_resource); "
+                                                       ">0 adds cluster.gpu_node_selector and gpu_tolerations")
+    shared_memory: str | None = Field("8Gi", description="/dev/shm size for workers (NCCL, dataloaders)")
+    ttl_seconds_after_finished: int = Field(600, ge=0, description="keep the finished RayJob this long")
+    backoff_limit: int = Field(1, ge=0, description="KubeRay retries of a failed job (new Ray cluster each)")
+    active_deadline_seconds: int = Field(86400, ge=60, description="KubeRay stops the job after this")
+    wait_timeout_seconds: int = Field(90000, ge=60, description="the pipeline step gives up (and tears "
+                                                                 "down) after this")
+    poll_seconds: float = Field(10.0, gt=0, description="status/log poll interval while waiting")
+    auth_token_secret: str | None = Field(None, description="secret with the Ray auth token (key auth_token); "
+                                                            "default: KubeRay creates one per cluster")
+    existing_cluster_address: str | None = Field(
+        None, description="dashboard URL of a long-lived RayCluster (http://head-svc:8265); jobs go to it "
+                          "through the Ray Jobs API instead of a RayJob per stage")
+
+
 class RuntimeConfig(_Strict):
     """How training stages run under Ray Train, shared by every stage."""
 
+    mode: Literal["local", "cluster"] = Field(
+        "local", description="local: the pipeline's own Ray (this machine or the step's pod); "
+                             "cluster: each stage is submitted to Ray in Kubernetes (ray_cluster)")
     num_workers: int = Field(1, ge=1)
     use_gpu: bool = False
     cpus_per_worker: int | None = Field(None, ge=1, description="default: all cores / workers")
     precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
+    memory_saving: Literal["none", "fsdp", "deepspeed_zero2", "deepspeed_zero3"] = Field(
+        "none", description="shard parameters/optimizer state for models that do not fit one GPU "
+                            "(through the HF Trainer; GPU only)")
     max_failures: int = Field(1, ge=0, description="worker failures a stage survives")
     checkpoints_to_keep: int = Field(2, ge=1)
     seed: int = 42
+    ray_cluster: RayClusterConfig = RayClusterConfig()
 
 
 class LoraConfig(_Strict):
@@ -97,6 +134,17 @@ class _TrainStage(_Strict):
     warmup_ratio: float = Field(0.05, ge=0, lt=1)
     save_steps: int = Field(50, ge=1, description="checkpoint every N optimiser steps")
     log_steps: int = Field(5, ge=1)
+    eval_steps: int | None = Field(None, ge=1, description="held-out evaluation every N steps (None: only "
+                                                           "before and after the stage)")
+    early_stopping_patience: int = Field(0, ge=0, description="stop after N evaluations without the "
+                                                              "held-out loss improving (0: off; needs eval_steps)")
+    early_stopping_threshold: float = Field(0.0, ge=0, description="relative improvement that counts")
+
+    @model_validator(mode="after")
+    def _eval_for_early_stop(self):
+        if (self.early_stopping_patience or getattr(self, "target_accuracy", None)) and not self.eval_steps:
+            raise ValueError("early stopping and target_accuracy need eval_steps")
+        return self
 
 
 class PretrainStage(_TrainStage):
@@ -111,6 +159,8 @@ class SftStage(_TrainStage):
 
 class RewardStage(_TrainStage):
     max_length: int = Field(256, ge=16)
+    target_accuracy: float | None = Field(None, gt=0, le=1, description="stop once held-out pairwise "
+                                                                         "accuracy reaches this (needs eval_steps)")
 
 
 class PpoStage(_Strict):
@@ -123,11 +173,19 @@ class PpoStage(_Strict):
     response_length: int = Field(32, ge=4)
     temperature: float = Field(0.7, gt=0)
     max_prompt_length: int = Field(64, ge=8)
+    algorithm: Literal["ppo", "grpo", "rloo"] = Field(
+        "ppo", description="ppo: policy, reference, reward and value models (TRL PPOTrainer); grpo/rloo: "
+                           "critic-free, several samples per prompt (TRL GRPOTrainer/RLOOTrainer)")
+    num_generations: int = Field(4, ge=2, description="grpo/rloo: samples per prompt (divides batch_size)")
+    kl_budget: float | None = Field(None, gt=0, description="stop once the policy's KL to the reference "
+                                                            "exceeds this (nats per answer)")
 
     @model_validator(mode="after")
     def _mini_batches_divide(self):
         if self.batch_size % self.mini_batches:
             raise ValueError("batch_size must be a multiple of mini_batches")
+        if self.algorithm != "ppo" and self.batch_size % self.num_generations:
+            raise ValueError("batch_size must be a multiple of num_generations for grpo/rloo")
         return self
 
 
@@ -288,6 +346,10 @@ def load_domain_config(path: str | Path) -> DomainConfig:
             value = data.get(key)
             if isinstance(value, str) and not _is_uri(value) and not Path(value).is_absolute():
                 data[key] = str((path.parent / value).resolve())
+        for src in data.get("sources") or []:
+            value = src.get("path") if isinstance(src, dict) else None
+            if isinstance(value, str) and not _is_uri(value) and not Path(value).is_absolute():
+                src["path"] = str((path.parent / value).resolve())
     try:
         return DomainConfig.model_validate(raw)
     except ValidationError as e:
