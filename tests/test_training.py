@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load_file
 
 from nuri_testing import TINY_OVERRIDES, write_domain
-from nuri.config import load_domain_config
+from nuri.config import LoraConfig, load_domain_config
 from nuri.stages import base_model_stage, ingest_stage, prepare_stage, training_stage
 
 pytestmark = pytest.mark.slow
@@ -36,6 +36,11 @@ def chain(tmp_path_factory):
             "ppo": training_stage("ppo", cfg, "t", {"policy_dir": d["sft"], "reward_dir": d["rm"]}, d["data"],
                                   d["ppo"], tmp / "r-ppo"),
         }
+        # SFT with LoRA adapters instead of full fine-tuning (merged into the saved model).
+        lora = config.model_copy(update={"stages": config.stages.model_copy(update={"sft": config.stages.sft.model_copy(
+            update={"max_steps": 20, "learning_rate": 5e-3, "lora": LoraConfig(enabled=True, r=8, alpha=16)})})})
+        reports["sft_lora"] = training_stage("sft", lora.to_json(), "t-lora", {"model_dir": d["pt"]}, d["data"],
+                                             str(tmp / "sft-lora"), tmp / "r-sft-lora")
         # The same pretraining again, with a worker that dies at step 15 (checkpoints every 10).
         reports["pretrain_failed_once"] = training_stage(
             "pretrain", cfg, "t-fail", {"model_dir": d["base"]}, d["data"], str(tmp / "pt-fail"), tmp / "r-pt-fail",
@@ -54,6 +59,18 @@ def test_sft_lowers_loss_on_answers(chain):
     m = chain["reports"]["sft"]["metrics"]
     assert m["train_loss_drop"] > 0.1, m
     assert m["eval_loss"] < m["eval_loss_before"], m
+
+
+def test_sft_with_lora_learns_and_saves_a_plain_model(chain):
+    m = chain["reports"]["sft_lora"]["metrics"]
+    assert m["eval_loss"] < m["eval_loss_before"], m
+    saved = Path(chain["tmp"]) / "sft-lora"
+    assert (saved / "model.safetensors").exists() and not (saved / "adapter_config.json").exists()
+    pt = load_file(Path(chain["dirs"]["pt"]) / "model.safetensors")
+    merged = load_file(saved / "model.safetensors")
+    assert set(merged) == set(pt)  # same architecture, no lora_ tensors left
+    changed = [k for k in pt if not torch.equal(pt[k], merged[k])]
+    assert changed and all(any(p in k for p in ("q_proj", "k_proj", "v_proj", "o_proj")) for k in changed)
 
 
 def test_reward_model_ranks_heldout_pairs_above_chance(chain):
