@@ -20,18 +20,7 @@ class _Strict(BaseModel):
 
 # --- data -------------------------------------------------------------------------------
 
-class DataConfig(_Strict):
-    """Where the ministry's data lives: a local path (relative to the config file) or an
-    object-store URI (s3://bucket/prefix)."""
-
-    corpus: str = Field(description="folder or s3:// prefix of documents (.txt, .md, .jsonl)")
-    sft: str = Field(description="JSONL of {prompt, answer}")
-    preferences: str = Field(description="JSONL of {prompt, answers[], chosen}")
-    safety: str | None = Field(None, description="JSONL of {prompt, category, refusal}")
-    offdomain: str | None = Field(None, description="JSONL of {prompt, decline}")
-    knowledge_eval: str | None = Field(None, description="JSONL of {question, choices[], answer}")
-    holdout_fraction: float = Field(0.1, gt=0, lt=0.5)
-    min_doc_chars: int = Field(20, ge=1)
+from nuri.data.config import DataConfig  # noqa: E402,F401  (the data section lives with its code)
 
 
 # --- model ------------------------------------------------------------------------------
@@ -346,6 +335,10 @@ def load_domain_config(path: str | Path) -> DomainConfig:
             value = data.get(key)
             if isinstance(value, str) and not _is_uri(value) and not Path(value).is_absolute():
                 data[key] = str((path.parent / value).resolve())
+        for src in data.get("sources") or []:
+            value = src.get("path") if isinstance(src, dict) else None
+            if isinstance(value, str) and not _is_uri(value) and not Path(value).is_absolute():
+                src["path"] = str((path.parent / value).resolve())
         for src in data.get("sources") or []:
             value = src.get("path") if isinstance(src, dict) else None
             if isinstance(value, str) and not _is_uri(value) and not Path(value).is_absolute():

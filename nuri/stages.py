@@ -78,7 +78,10 @@ def ingest_stage(config_json: str, raw_dir: str, report_dir: str) -> dict:
     with stage_report("ingest", report_dir) as report:
         r = ingest(config, Path(raw_dir))
         report["metrics"] = {"documents": r.documents, "corpus_kb": round(r.corpus_bytes / 1024, 1),
-                             **{f"{k}_records": v for k, v in r.records.items() if k != "documents"}}
+                             **{f"{k}_records": v for k, v in r.records.items() if k != "documents"},
+                             "bad_inputs_skipped": sum(r.bad_inputs.values()),
+                             "docs_per_s": round(r.documents / max(r.seconds, 1e-9), 1)}
+        report["bad_inputs"] = r.bad_inputs
     return report
 
 
@@ -90,7 +93,9 @@ def prepare_stage(config_json: str, raw_dir: str, dataset_dir: str, report_dir: 
         r = prepare(config, Path(raw_dir), Path(dataset_dir))
         report["metrics"] = {**r.counts, **{f"removed_{k}": v for k, v in r.removed.items()},
                              "pii_redacted": sum(r.pii.values())}
+        report["metrics"].update({f"set_removed_{k}": v for k, v in r.set_removed.items()})
         report["dataset_version"] = r.version
+        report["dataset_uri"] = r.uri  # the immutable published version; later stages cite it
         report["pii_by_type"] = r.pii
     return report
 

@@ -1,8 +1,11 @@
 """Ingest: gather the domain's raw sources into one folder of validated JSONL files.
 
-Corpus documents come from a local folder or an s3:// prefix (.txt, .md, or .jsonl with
-a `text` field). The richer source catalogue (HTTP, open-data APIs, HWP/PDF/DOCX) builds
-on this same entry point."""
+Corpus documents stream from every configured source (`corpus:` plus `sources:`:
+folders, HTTP(S) URLs, s3:// prefixes, open-data APIs) in any supported format, and are
+written to documents.jsonl one at a time; memory stays flat as the corpus grows. Bad
+input is reported with its file and position and skipped or rejected
+(`data.on_bad_input`); on rejection the documents already read are kept in
+documents.partial.jsonl and the reports in bad_inputs.jsonl."""
 
 from __future__ import annotations
 
@@ -10,18 +13,20 @@ import hashlib
 import json
 import logging
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nuri.config import DomainConfig
-from nuri.data.records import (Document, KnowledgeRecord, OffdomainRecord, PreferenceRecord,
-                               SafetyRecord, SftRecord, read_jsonl, write_jsonl)
+from nuri.data.formats import SUFFIXES
+from nuri.data.records import (KnowledgeRecord, OffdomainRecord, PreferenceRecord, SafetyRecord, SftRecord,
+                               JsonlWriter, read_jsonl, write_jsonl)
+from nuri.data.sources import BadInputs, Progress, iter_documents, source_label, source_location
 from nuri.errors import DataError
 from nuri.storage import materialize
 
 log = logging.getLogger(__name__)
 
-CORPUS_SUFFIXES = {".txt", ".md", ".jsonl"}
+CORPUS_SUFFIXES = set(SUFFIXES)
 
 # data-config field -> (record schema, file name in the ingested folder)
 AUX_FILES = {
@@ -38,61 +43,82 @@ class IngestReport:
     documents: int
     corpus_bytes: int
     records: dict[str, int]
+    bad_inputs: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
 
 
-def _decode(path: Path) -> str:
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not valid UTF-8 (byte {e.start}); convert it to UTF-8") from None
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
-def read_corpus(root: Path) -> list[Document]:
-    if not root.exists():
-        raise DataError(f"{root}: corpus not found")
-    files = [root] if root.is_file() else sorted(
-        p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES)
-    docs: list[Document] = []
-    for f in files:
-        rel = f.name if f == root else f.relative_to(root).as_posix()
-        if f.suffix.lower() == ".jsonl":
-            for i, d in enumerate(read_jsonl(f, _JsonlDoc, allow_empty=True), start=1):
-                docs.append(Document(id=d.id or f"{rel}#{i}", text=d.text, source=rel))
-        else:
-            docs.append(Document(id=rel, text=_decode(f), source=rel))
-    if not any(d.text.strip() for d in docs):
-        raise DataError(f"{root}: corpus is empty (no text in {', '.join(sorted(CORPUS_SUFFIXES))} files)")
-    return docs
+def describe_sources(data_config) -> list[dict]:
+    return [{"name": source_label(s), "kind": s.kind, "location": source_location(s), "licence": s.licence}
+            for s in data_config.all_sources()]
 
 
-class _JsonlDoc(Document):
-    id: str = ""
+def _empty_error(data_config) -> DataError:
+    srcs = data_config.all_sources()
+    where = source_location(srcs[0]) if len(srcs) == 1 else f"{len(srcs)} sources"
+    return DataError(f"{where}: corpus is empty (no text in {', '.join(sorted(CORPUS_SUFFIXES))} files)")
 
 
 def ingest(config: DomainConfig, out_dir: Path) -> IngestReport:
     """Reads every configured source, validates it, and writes `out_dir/`:
-    documents.jsonl plus one JSONL per auxiliary set and sources.json (hashes)."""
+    documents.jsonl plus one JSONL per auxiliary set, bad_inputs.jsonl and sources.json."""
+    import time
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    data = config.data
+    t0 = time.perf_counter()
+    bad = BadInputs(data.on_bad_input, out_dir / "bad_inputs.jsonl")
+    progress = Progress(data.progress_every)
+    per_source: dict[str, int] = {}
+    nonblank = 0
+    writer = JsonlWriter(out_dir / "documents.jsonl")
     with tempfile.TemporaryDirectory() as cache:
-        docs = read_corpus(materialize(config.data.corpus, Path(cache)))
-        write_jsonl(out_dir / "documents.jsonl", docs)
-        counts = {"documents": len(docs)}
-        sources = {"corpus": config.data.corpus}
-        for field, (schema, name) in AUX_FILES.items():
-            uri = getattr(config.data, field)
+        try:
+            for doc in iter_documents(data, Path(cache), bad, progress):
+                writer.write(doc.model_dump(exclude_none=True))
+                per_source[doc.origin] = per_source.get(doc.origin, 0) + 1
+                nonblank += bool(doc.text.strip())
+        except BaseException:
+            if writer.count:
+                writer.abort(keep_as=out_dir / "documents.partial.jsonl")
+                log.error("ingest stopped; the %d documents read so far are in %s", writer.count,
+                          out_dir / "documents.partial.jsonl")
+            else:
+                writer.abort()
+            raise
+        finally:
+            bad.close()
+        if not nonblank:
+            writer.abort()
+            raise _empty_error(data)
+        writer.close()
+        progress.log()
+        counts = {"documents": writer.count}
+        aux_sources = {}
+        for fld, (schema, name) in AUX_FILES.items():
+            uri = getattr(data, fld)
             if uri is None:
                 continue
             records = read_jsonl(materialize(uri, Path(cache)), schema)
             write_jsonl(out_dir / name, records)
-            counts[field] = len(records)
-            sources[field] = uri
-    hashes = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out_dir.glob("*.jsonl"))}
-    (out_dir / "sources.json").write_text(json.dumps({"sources": sources, "sha256": hashes,
-                                                      "counts": counts}, ensure_ascii=False, indent=2))
-    report = IngestReport(documents=len(docs), corpus_bytes=sum(len(d.text.encode()) for d in docs),
-                          records=counts)
-    log.info("ingested %d documents (%.1f KB) and %s", report.documents, report.corpus_bytes / 1024,
-             {k: v for k, v in counts.items() if k != "documents"})
+            counts[fld] = len(records)
+            aux_sources[fld] = uri
+    hashes = {p.name: sha256_file(p) for p in sorted(out_dir.glob("*.jsonl"))}
+    sources = {"corpus": data.corpus or ", ".join(source_location(s) for s in data.sources), **aux_sources}
+    (out_dir / "sources.json").write_text(json.dumps(
+        {"sources": sources, "corpus_sources": describe_sources(data), "documents_per_source": per_source,
+         "bad_inputs": bad.by_reason(), "sha256": hashes, "counts": counts}, ensure_ascii=False, indent=2))
+    report = IngestReport(documents=writer.count, corpus_bytes=progress.bytes, records=counts,
+                          bad_inputs=bad.by_reason(), seconds=time.perf_counter() - t0)
+    log.info("ingested %d documents (%.1f KB) and %s%s", report.documents, report.corpus_bytes / 1024,
+             {k: v for k, v in counts.items() if k != "documents"},
+             f"; skipped bad input {report.bad_inputs}" if report.bad_inputs else "")
     return report

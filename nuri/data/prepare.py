@@ -1,38 +1,35 @@
-"""Prepare: normalise, drop empty/short and exactly duplicated documents, de-identify
-personal data, split train/held-out deterministically, expand preferences into pairs,
-and write a content-addressed dataset version with its data card."""
+"""Prepare: clean, filter and de-duplicate the corpus, de-identify personal data, build
+the training sets, split train/held-out deterministically, and write a content-addressed
+dataset version with its data card; publish it to storage under datasets/<domain>/<version>/.
+
+The corpus streams: one document at a time from documents.jsonl to the output files.
+Every removed document is listed in removed.jsonl with its reason (and the document it
+duplicates), never with its text; the counts go on the card."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-import re
-import unicodedata
+import random
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nuri.config import DomainConfig
-from nuri.data.records import (Document, KnowledgeRecord, OffdomainRecord, PreferenceRecord,
-                               SafetyRecord, SftRecord, read_jsonl, write_jsonl)
+from nuri.data.cards import publish_dataset, render_markdown, write_card
+from nuri.data.clean import clean_text, dominant_language, normalise, script_counts  # noqa: F401 (normalise re-exported)
+from nuri.data.dedup import Deduplicator
+from nuri.data.quality import quality_reason
+from nuri.data.records import (Document, JsonlWriter, KnowledgeRecord, OffdomainRecord, PreferenceRecord,
+                               SafetyRecord, SftRecord, iter_jsonl, read_jsonl, write_jsonl)
+from nuri.data.sets import Deduper, InvalidRecord, filtering_records, from_templates, prompt_variants, sft_row
+from nuri.data.sources import Progress
 from nuri.deid import Deidentifier
 
 log = logging.getLogger(__name__)
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\ufeff]")
-_SPACES = re.compile(r"[ \t\u00a0\u3000]+")
-_BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
-
-
-def normalise(text: str) -> str:
-    """NFC (not NFKC: NFKC rewrites Korean punctuation such as '․' and full-width forms
-    that carry meaning in official documents), no control or zero-width characters,
-    single spaces, at most one blank line."""
-    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL.sub("", text)
-    text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
-    return _BLANK_LINES.sub("\n\n", text).strip()
+render_card_markdown = render_markdown  # kept for callers of the first card
 
 
 def is_heldout(key: str, fraction: float) -> bool:
@@ -46,83 +43,165 @@ def is_heldout(key: str, fraction: float) -> bool:
 class PrepareReport:
     version: str
     counts: dict[str, int] = field(default_factory=dict)
-    removed: dict[str, int] = field(default_factory=dict)
+    removed: dict[str, int] = field(default_factory=dict)       # corpus documents, by reason
     pii: dict[str, int] = field(default_factory=dict)
+    set_removed: dict[str, int] = field(default_factory=dict)   # training-set items, by reason
+    uri: str | None = None
+    card: dict = field(default_factory=dict)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport:
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    data = config.data
     deid = Deidentifier(config.deid)
     pii: Counter[str] = Counter()
 
-    def clean(text: str) -> str:
+    def redact(text: str) -> str:
         result = deid.redact(normalise(text))
         pii.update(result.counts)
         return result.text
 
-    frac = config.data.holdout_fraction
+    frac = data.holdout_fraction
+    cleaning = data.cleaning
     removed: Counter[str] = Counter()
+    set_removed: Counter[str] = Counter()
+    check_language = "ko" in config.languages
 
-    # Corpus: normalise, filter, exact de-duplication on the normalised text.
-    seen: set[str] = set()
-    train_docs, heldout_docs = [], []
-    for doc in read_jsonl(raw_dir / "documents.jsonl", Document):
-        text = normalise(doc.text)
-        if not text:
-            removed["empty"] += 1
-            continue
-        if len(text) < config.data.min_doc_chars:
-            removed["too_short"] += 1
-            continue
-        digest = hashlib.sha256(text.encode()).hexdigest()
-        if digest in seen:
-            removed["exact_duplicate"] += 1
-            continue
-        seen.add(digest)
-        redacted = clean(text)
-        (heldout_docs if is_heldout(digest, frac) else train_docs).append(
-            {"id": doc.id, "text": redacted})
-    write_jsonl(out_dir / "corpus_train.jsonl", train_docs)
-    write_jsonl(out_dir / "corpus_heldout.jsonl", heldout_docs)
+    # --- corpus: clean -> quality -> exact/near duplicates -> de-identify -> split -------
+    dedup = Deduplicator(near=data.dedup.near_duplicates, threshold=data.dedup.threshold,
+                         num_perm=data.dedup.num_perm, shingle_words=data.dedup.shingle_words)
+    progress = Progress(data.progress_every, "prepare")
+    langs_docs: Counter[str] = Counter()
+    letters: Counter[str] = Counter()
+    stats = Counter()
+    want_docs = max(data.sets.max_template_documents if data.sets.templates else 0,
+                    data.teacher.max_documents if data.teacher else 0)
+    sample_docs: list[dict] = []
+    with JsonlWriter(out_dir / "corpus_train.jsonl") as train_w, \
+            JsonlWriter(out_dir / "corpus_heldout.jsonl") as held_w, \
+            JsonlWriter(out_dir / "removed.jsonl") as removed_w:
+        for doc in iter_jsonl(raw_dir / "documents.jsonl", Document):
+            stats["documents_in"] += 1
+            progress.add(doc.text)
+            text, dropped = clean_text(doc.text, markup=doc.markup, strip_markup=cleaning.strip_markup,
+                                       boilerplate=cleaning.boilerplate_patterns)
+            stats["boilerplate_lines"] += dropped
+            reason = quality_reason(text, cleaning, min_chars=data.min_chars, check_language=check_language)
+            dup_of = None
+            if reason is None:
+                dup = dedup.check(doc.id, text)
+                if dup:
+                    reason, dup_of = dup
+            if reason:
+                removed[reason] += 1
+                removed_w.write({"id": doc.id, "source": doc.source, "reason": reason,
+                                 **({"duplicate_of": dup_of} if dup_of else {})})
+                continue
+            digest = hashlib.sha256(text.encode()).hexdigest()
+            redacted = redact(text)
+            sc = script_counts(redacted)
+            letters.update(sc)
+            langs_docs[dominant_language(sc)] += 1
+            stats["chars"] += len(redacted)
+            stats["tokens"] += len(redacted.split())
+            row = {"id": doc.id, "text": redacted}
+            if is_heldout(digest, frac):
+                held_w.write(row)
+            else:
+                train_w.write(row)
+                if len(sample_docs) < want_docs:
+                    sample_docs.append(row)
+    n_train, n_held = train_w.count, held_w.count
 
-    # SFT: the domain's pairs plus the filtering set's refusals and off-domain declines,
-    # so the model learns to refuse as well as to answer.
-    sft = [SftRecord(prompt=r.prompt, answer=r.answer, category=r.category)
-           for r in read_jsonl(raw_dir / "sft.jsonl", SftRecord)]
-    if (raw_dir / "safety.jsonl").exists():
-        sft += [SftRecord(prompt=r.prompt, answer=r.refusal, category=f"refusal_{r.category}")
-                for r in read_jsonl(raw_dir / "safety.jsonl", SafetyRecord)]
+    # --- filtering set: taxonomy examples + safety.jsonl, with the expected refusal ------
+    sets_cfg = data.sets
+    aug = sets_cfg.augment
+    rng = random.Random(aug.seed)
+    safety = read_jsonl(raw_dir / "safety.jsonl", SafetyRecord) if (raw_dir / "safety.jsonl").exists() else []
+    try:
+        filtering, per_category = filtering_records(sets_cfg.harmful_taxonomy, safety)
+    except InvalidRecord as e:
+        from nuri.errors import DataError
+
+        raise DataError(f"{raw_dir / 'safety.jsonl'}: {e}") from None
+    filt_train, filt_held = [], []
+    filt_dedup = Deduper()
+    for r in filtering:
+        held = is_heldout(normalise(r["prompt"]), frac)
+        for p in [r["prompt"], *prompt_variants(r["prompt"], aug.filtering_variants, rng)]:
+            if filt_dedup.new(p):
+                row = {"prompt": redact(p), "category": r["category"], "refusal": redact(r["refusal"]),
+                       "augmented": p != r["prompt"]}
+                (filt_held if held else filt_train).append(row)
+    write_jsonl(out_dir / "filtering_train.jsonl", filt_train)
+    write_jsonl(out_dir / "filtering_heldout.jsonl", filt_held)
+
+    # --- SFT: domain pairs, refusals and declines, template and teacher pairs -----------
+    system = sets_cfg.system_prompt or config.serving.system_prompt
+    sft: list[tuple[str, str, str]] = [(r.prompt, r.answer, r.category)
+                                       for r in read_jsonl(raw_dir / "sft.jsonl", SftRecord)]
+    sft += [(r["prompt"], r["refusal"], f"refusal_{r['category']}") for r in filtering]
     if (raw_dir / "offdomain.jsonl").exists():
-        sft += [SftRecord(prompt=r.prompt, answer=r.decline, category="refusal_offdomain")
+        sft += [(r.prompt, r.decline, "refusal_offdomain")
                 for r in read_jsonl(raw_dir / "offdomain.jsonl", OffdomainRecord)]
-    sft_seen: set[tuple[str, str]] = set()
+    generated = 0
+    if sets_cfg.templates and sets_cfg.max_template_documents:
+        for p, a in from_templates(sample_docs, sets_cfg.templates, sets_cfg.max_template_documents):
+            sft.append((p, a, "template"))
+            generated += 1
+    teacher_pairs = 0
+    if data.teacher is not None:
+        from nuri.data.teacher import Teacher
+
+        for p, a in Teacher(data.teacher).pairs_from_documents(sample_docs[:data.teacher.max_documents]):
+            sft.append((p, a, "teacher"))
+            teacher_pairs += 1
+    sft_dedup = Deduper()
     sft_train, sft_heldout = [], []
-    for r in sft:
-        key = (normalise(r.prompt), normalise(r.answer))
-        if key in sft_seen:
-            removed["sft_duplicate"] += 1
-            continue
-        sft_seen.add(key)
-        row = {"prompt": clean(r.prompt), "answer": clean(r.answer), "category": r.category}
-        (sft_heldout if is_heldout(key[0], frac) else sft_train).append(row)
+    for prompt, answer, category in sft:
+        held = is_heldout(normalise(prompt), frac)
+        for p in [prompt, *prompt_variants(prompt, aug.sft_variants, rng)]:
+            if not sft_dedup.new(p, answer):
+                continue
+            try:
+                row = sft_row(redact(p), redact(answer), category, system, sets_cfg)
+            except InvalidRecord:
+                set_removed["sft_invalid"] += 1
+                continue
+            if p != prompt:
+                row["augmented"] = True
+            (sft_heldout if held else sft_train).append(row)
+    if sft_dedup.dropped:
+        set_removed["sft_duplicate"] += sft_dedup.dropped
     write_jsonl(out_dir / "sft_train.jsonl", sft_train)
     write_jsonl(out_dir / "sft_heldout.jsonl", sft_heldout)
 
-    # Preferences: kept as chosen-among-several, expanded to pairs for training. Split
-    # by prompt so held-out pairs ask questions the reward model never saw.
+    # --- preferences: chosen among several, expanded to pairs; split by prompt ----------
     prefs_train, prefs_heldout, pairs_train, pairs_heldout = [], [], [], []
+    pref_dedup = Deduper()
     for r in read_jsonl(raw_dir / "preferences.jsonl", PreferenceRecord):
-        prompt = clean(r.prompt)
-        answers = [clean(a) for a in r.answers]
+        answers = [redact(a) for a in r.answers]
         held = is_heldout(normalise(r.prompt), frac)
-        (prefs_heldout if held else prefs_train).append(
-            {"prompt": prompt, "answers": answers, "chosen": r.chosen})
-        best = answers[r.chosen]
-        for i, a in enumerate(answers):
-            if i != r.chosen:
-                (pairs_heldout if held else pairs_train).append(
-                    {"prompt": prompt, "chosen": best, "rejected": a})
+        for p in [r.prompt, *prompt_variants(r.prompt, aug.preference_variants, rng)]:
+            if not pref_dedup.new(p, *r.answers):
+                continue
+            prompt = redact(p)
+            (prefs_heldout if held else prefs_train).append({"prompt": prompt, "answers": answers, "chosen": r.chosen})
+            best = answers[r.chosen]
+            for i, a in enumerate(answers):
+                if i != r.chosen:
+                    (pairs_heldout if held else pairs_train).append({"prompt": prompt, "chosen": best, "rejected": a})
+    if pref_dedup.dropped:
+        set_removed["preference_duplicate"] += pref_dedup.dropped
     write_jsonl(out_dir / "preferences_train.jsonl", prefs_train)
     write_jsonl(out_dir / "preferences_heldout.jsonl", prefs_heldout)
     write_jsonl(out_dir / "pairs_train.jsonl", pairs_train)
@@ -132,34 +211,42 @@ def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport
         write_jsonl(out_dir / "knowledge.jsonl", read_jsonl(raw_dir / "knowledge.jsonl", KnowledgeRecord))
 
     counts = {
-        "corpus_train": len(train_docs), "corpus_heldout": len(heldout_docs),
+        "corpus_train": n_train, "corpus_heldout": n_held,
         "sft_train": len(sft_train), "sft_heldout": len(sft_heldout),
         "pairs_train": len(pairs_train), "pairs_heldout": len(pairs_heldout),
-        "corpus_chars": sum(len(d["text"]) for d in train_docs + heldout_docs),
+        "preferences_train": len(prefs_train), "preferences_heldout": len(prefs_heldout),
+        "filtering_train": len(filt_train), "filtering_heldout": len(filt_held),
+        "sft_generated_template": generated, "sft_generated_teacher": teacher_pairs,
+        "corpus_chars": stats["chars"],
     }
-    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out_dir.glob("*.jsonl"))}
+    files = {p.name: _sha256(p) for p in sorted(out_dir.glob("*.jsonl"))}
     version = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
-    report = PrepareReport(version=version, counts=counts, removed=dict(removed), pii=dict(pii))
+    sources_json = json.loads((raw_dir / "sources.json").read_text()) if (raw_dir / "sources.json").exists() else {}
+    total_letters = sum(letters.values()) or 1
     card = {
         "domain": config.name, "version": version, "files_sha256": files,
-        "counts": counts, "removed": dict(removed), "pii_redacted": dict(pii),
-        "deid_mode": config.deid.mode, "holdout_fraction": frac,
-        "sources": json.loads((raw_dir / "sources.json").read_text())["sources"]
-        if (raw_dir / "sources.json").exists() else {},
+        "counts": counts, "removed": dict(removed), "set_removed": dict(set_removed),
+        "pii_redacted": dict(pii), "deid_mode": config.deid.mode, "holdout_fraction": frac,
+        "corpus": {"documents_in": stats["documents_in"], "documents_kept": n_train + n_held,
+                   "chars": stats["chars"], "tokens": stats["tokens"],
+                   "boilerplate_lines": stats["boilerplate_lines"]},
+        "languages": {"documents": dict(langs_docs.most_common()),
+                      "letter_share": {k: round(v / total_letters, 4) for k, v in letters.most_common()}},
+        "filtering_categories": per_category,
+        "sources": sources_json.get("sources", {}),
+        "corpus_sources": sources_json.get("corpus_sources", []),
+        "documents_per_source": sources_json.get("documents_per_source", {}),
+        "bad_inputs": sources_json.get("bad_inputs", {}),
+        "config": {"data": json.loads(data.model_dump_json()), "deid": json.loads(config.deid.model_dump_json()),
+                   "languages": config.languages},
     }
-    (out_dir / "card.json").write_text(json.dumps(card, ensure_ascii=False, indent=2))
-    (out_dir / "card.md").write_text(render_card_markdown(card), encoding="utf-8")
-    log.info("dataset %s: %s; removed %s; PII redacted %s", version, counts, dict(removed), dict(pii))
-    return report
+    write_card(card, out_dir)
+    uri = None
+    if data.publish:
+        from nuri.storage import open_storage
 
-
-def render_card_markdown(card: dict) -> str:
-    lines = [f"# Data card: {card['domain']} dataset {card['version']}", "",
-             "| set | records |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in card["counts"].items()]
-    lines += ["", "## Removed", ""] + ([f"- {k}: {v}" for k, v in card["removed"].items()] or ["- none"])
-    lines += ["", f"## Personal data redacted (mode: {card['deid_mode']}; counts only, never values)", ""]
-    lines += [f"- {k}: {v}" for k, v in sorted(card["pii_redacted"].items())] or ["- none found"]
-    lines += ["", "## Sources", ""] + [f"- {k}: `{v}`" for k, v in card["sources"].items()]
-    lines += ["", "## Files (sha256)", ""] + [f"- {k}: `{v[:16]}…`" for k, v in card["files_sha256"].items()]
-    return "\n".join(lines) + "\n"
+        uri = publish_dataset(open_storage(config.storage.uri), config.name, version, out_dir)
+    log.info("dataset %s: %s; removed %s; PII redacted %s%s", version, counts, dict(removed), dict(pii),
+             f"; published {uri}" if uri else "")
+    return PrepareReport(version=version, counts=counts, removed=dict(removed), pii=dict(pii),
+                         set_removed=dict(set_removed), uri=uri, card=card)

@@ -21,6 +21,10 @@ class Document(_Record):
     id: str
     text: str
     source: str = ""
+    origin: str = ""                 # the configured source it came from (name or location)
+    licence: str = ""
+    format: str = ""                 # txt, md, pdf, hwp ... or the source kind for APIs
+    markup: str | None = None        # 'md' / 'html' when the text still carries markup
 
 
 class SftRecord(_Record):
@@ -110,6 +114,46 @@ def read_jsonl(path: Path, model: type[R], *, allow_empty: bool = False) -> list
     if not records and not allow_empty:
         raise DataError(f"{path}: no records")
     return records
+
+
+class JsonlWriter:
+    """Appends rows one at a time to `path.tmp`; `close()` renames it into place, so a
+    reader never sees a half-written file. `abort(keep_as)` keeps what was written."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.path.with_name(self.path.name + ".tmp")
+        self._f = self.tmp.open("w", encoding="utf-8")
+        self.count = 0
+
+    def write(self, row) -> None:
+        if isinstance(row, BaseModel):
+            row = row.model_dump(exclude_none=True)
+        self._f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self.count += 1
+
+    def close(self) -> None:
+        if not self._f.closed:
+            self._f.close()
+            self.tmp.replace(self.path)
+
+    def abort(self, keep_as: Path | None = None) -> None:
+        if not self._f.closed:
+            self._f.close()
+        if keep_as is not None:
+            self.tmp.replace(keep_as)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *_):
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
 
 
 def write_jsonl(path: Path, rows) -> None:

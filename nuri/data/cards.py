@@ -1,0 +1,144 @@
+"""Data cards (JSON, Markdown, HTML) and immutable publication of dataset versions.
+
+    datasets/<domain>/<version>/...            the dataset files and its card
+    datasets/<domain>/<version>/DATASET.json   written last: the version exists once it does
+
+A version is the hash of its files, so publishing the same version twice is a no-op and
+a published version never changes."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+from nuri.errors import NuriError
+
+MARKER = "DATASET.json"
+
+
+def dataset_prefix(domain: str, version: str) -> str:
+    return f"datasets/{domain}/{version}"
+
+
+def render_markdown(card: dict) -> str:
+    lines = [f"# Data card: {card['domain']} dataset {card['version']}", ""]
+    if card.get("created_by"):
+        lines += [f"Produced by `{card['created_by']}`.", ""]
+    lines += ["| set | records |", "|---|---|"] + [f"| {k} | {v} |" for k, v in card["counts"].items()]
+    corpus = card.get("corpus", {})
+    if corpus:
+        lines += ["", "## Corpus", "", f"- documents read: {corpus.get('documents_in', 0)}",
+                  f"- documents kept: {corpus.get('documents_kept', 0)}",
+                  f"- characters: {corpus.get('chars', 0)}",
+                  f"- tokens (whitespace words): {corpus.get('tokens', 0)}",
+                  f"- boilerplate lines dropped: {corpus.get('boilerplate_lines', 0)}"]
+    lines += ["", "## Sources and licences", ""]
+    for s in card.get("corpus_sources", []):
+        lines.append(f"- {s['name']} ({s['kind']}): `{s['location']}`; licence: {s['licence']}; "
+                     f"documents: {card.get('documents_per_source', {}).get(s['name'], 0)}")
+    lines += [f"- {k}: `{v}`" for k, v in card.get("sources", {}).items() if k != "corpus"]
+    lines += ["", "## Removed (by reason)", ""] + ([f"- {k}: {v}" for k, v in card["removed"].items()] or ["- none"])
+    if card.get("set_removed"):
+        lines += ["", "## Removed from training sets", ""] + [f"- {k}: {v}" for k, v in card["set_removed"].items()]
+    if card.get("bad_inputs"):
+        lines += ["", "## Bad input skipped at ingest", ""] + [f"- {k}: {v}" for k, v in card["bad_inputs"].items()]
+    lines += ["", f"## Personal data redacted (mode: {card['deid_mode']}; counts only, never values)", ""]
+    lines += [f"- {k}: {v}" for k, v in sorted(card["pii_redacted"].items())] or ["- none found"]
+    lang = card.get("languages", {})
+    if lang:
+        lines += ["", "## Language mix", "", "| language | documents | share of letters |", "|---|---|---|"]
+        for k, v in lang.get("documents", {}).items():
+            lines.append(f"| {k} | {v} | {lang.get('letter_share', {}).get(k, 0):.3f} |")
+    lines += ["", "## Files (sha256)", ""] + [f"- {k}: `{v[:16]}…`" for k, v in card["files_sha256"].items()]
+    if card.get("config"):
+        lines += ["", "## Config that produced it", "", "```json",
+                  json.dumps(card["config"], ensure_ascii=False, indent=2), "```"]
+    return "\n".join(lines) + "\n"
+
+
+def _table(rows: list[tuple], head: tuple) -> str:
+    th = "".join(f"<th>{html.escape(str(h))}</th>" for h in head)
+    trs = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
+
+
+def render_html(card: dict) -> str:
+    """A self-contained page (no scripts, no external assets); every value escaped."""
+    e = html.escape
+    corpus = card.get("corpus", {})
+    parts = [
+        "<!doctype html><html lang='ko'><head><meta charset='utf-8'>",
+        f"<title>Data card: {e(card['domain'])} {e(card['version'])}</title>",
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}"
+        "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #bbb;padding:.2em .6em;"
+        "text-align:left}th{background:#eee}code,pre{background:#f6f6f6}</style></head><body>",
+        f"<h1>Data card: {e(card['domain'])} dataset <code>{e(card['version'])}</code></h1>",
+        "<h2>Sets</h2>", _table(list(card["counts"].items()), ("set", "records")),
+    ]
+    if corpus:
+        parts += ["<h2>Corpus</h2>", _table(list(corpus.items()), ("measure", "value"))]
+    parts += ["<h2>Sources and licences</h2>", _table(
+        [(s["name"], s["kind"], s["location"], s["licence"], card.get("documents_per_source", {}).get(s["name"], 0))
+         for s in card.get("corpus_sources", [])], ("source", "kind", "location", "licence", "documents"))]
+    parts += ["<h2>Removed (by reason)</h2>", _table(list(card["removed"].items()) or [("none", 0)],
+                                                      ("reason", "documents"))]
+    if card.get("set_removed"):
+        parts += ["<h2>Removed from training sets</h2>", _table(list(card["set_removed"].items()), ("reason", "items"))]
+    if card.get("bad_inputs"):
+        parts += ["<h2>Bad input skipped at ingest</h2>", _table(list(card["bad_inputs"].items()), ("reason", "count"))]
+    parts += [f"<h2>Personal data redacted</h2><p>mode: {e(card['deid_mode'])}; counts only, never values</p>",
+              _table(sorted(card["pii_redacted"].items()) or [("none found", 0)], ("type", "count"))]
+    lang = card.get("languages", {})
+    if lang:
+        parts += ["<h2>Language mix</h2>", _table(
+            [(k, v, f"{lang.get('letter_share', {}).get(k, 0):.3f}") for k, v in lang.get("documents", {}).items()],
+            ("language", "documents", "share of letters"))]
+    parts += ["<h2>Files</h2>", _table(list(card["files_sha256"].items()), ("file", "sha256"))]
+    if card.get("config"):
+        parts += ["<h2>Config that produced it</h2><pre>",
+                  e(json.dumps(card["config"], ensure_ascii=False, indent=2)), "</pre>"]
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def write_card(card: dict, out_dir: Path) -> None:
+    out_dir = Path(out_dir)
+    (out_dir / "card.json").write_text(json.dumps(card, ensure_ascii=False, indent=2), encoding="utf-8")
+    (out_dir / "card.md").write_text(render_markdown(card), encoding="utf-8")
+    (out_dir / "card.html").write_text(render_html(card), encoding="utf-8")
+
+
+def publish_dataset(storage, domain: str, version: str, dataset_dir: Path) -> str:
+    """Publishes the folder under datasets/<domain>/<version>/ all or nothing; a version
+    already published (same content, by construction) is left as it is. Returns its URI."""
+    prefix = dataset_prefix(domain, version)
+    uri = f"{storage.uri}/{prefix}"
+    if storage.exists(f"{prefix}/{MARKER}"):
+        return uri
+    files = sorted(p.relative_to(dataset_dir).as_posix() for p in Path(dataset_dir).rglob("*") if p.is_file())
+    marker = json.dumps({"domain": domain, "version": version, "files": files}, ensure_ascii=False).encode()
+    try:
+        storage.publish_dir(prefix, Path(dataset_dir), MARKER, marker)
+    except NuriError:
+        if not storage.exists(f"{prefix}/{MARKER}"):  # someone else is publishing it right now
+            raise
+    return uri
+
+
+def list_dataset_versions(storage, domain: str) -> list[str]:
+    out = set()
+    for key in storage.list(f"datasets/{domain}"):
+        parts = key.split("/")
+        if len(parts) == 4 and parts[-1] == MARKER:
+            out.add(parts[2])
+    return sorted(out)
+
+
+def fetch_dataset(storage, domain: str, version: str, dest: Path) -> Path:
+    """A local copy of a published version (the way later stages take a dataset by version)."""
+    prefix = dataset_prefix(domain, version)
+    if not storage.exists(f"{prefix}/{MARKER}"):
+        raise NuriError(f"{storage.uri}/{prefix}: no such dataset version")
+    storage.get_dir(prefix, Path(dest))
+    return Path(dest)
