@@ -149,6 +149,12 @@ def make_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("deid", help="de-identify documents (one per line, or JSONL with --jsonl)")
     add_arguments(sp)
     sp.set_defaults(func=cmd_deid)
+
+    from nuri.data import label
+
+    sp = sub.add_parser("label", help="pick the best answer per prompt in the terminal (reward-model set)")
+    label.add_arguments(sp)
+    sp.set_defaults(func=label.run)
     return p
 
 

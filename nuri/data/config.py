@@ -201,6 +201,14 @@ class DataConfig(_Strict):
             raise ValueError("give corpus: or sources:")
         return self
 
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _folder_by_default(cls, v):
+        if isinstance(v, list):
+            return [{**s, "kind": "folder"} if isinstance(s, dict) and "kind" not in s and "path" in s else s
+                    for s in v]
+        return v
+
     @field_validator("encodings")
     @classmethod
     def _known_encodings(cls, v: list[str]) -> list[str]:

@@ -61,10 +61,36 @@ def service_key(src) -> str:
     return key
 
 
+class _Redact(logging.Filter):
+    """HTTP client libraries log request URLs (httpx at INFO): the key is in the query."""
+
+    def __init__(self, secret: str):
+        super().__init__()
+        self.secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        if self.secret in msg:
+            record.msg, record.args = msg.replace(self.secret, "***"), ()
+        return True
+
+
 def iter_items(src) -> Iterator[Item | Bad]:
+    key = service_key(src)
+    redact = _Redact(key)
+    loggers = [logging.getLogger(n) for n in ("httpx", "httpcore", "urllib3")]
+    for lg in loggers:
+        lg.addFilter(redact)
+    try:
+        yield from _pages(src, key)
+    finally:
+        for lg in loggers:
+            lg.removeFilter(redact)
+
+
+def _pages(src, key: str) -> Iterator[Item | Bad]:
     import httpx
 
-    key = service_key(src)
     seen = 0
     with httpx.Client(timeout=src.timeout_s) as client:
         for page in range(1, src.max_pages + 1):
