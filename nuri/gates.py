@@ -34,6 +34,8 @@ STAGE_METRICS: dict[str, dict[str, str]] = {
         "reward_accuracy": "reward-model accuracy on held-out preference pairs",
         "ppo_reward_gain": "mean reward of PPO answers minus SFT answers, held-out prompts",
         "knowledge_accuracy": "multiple-choice domain-knowledge accuracy of the PPO policy",
+        "answer_diversity_ppo": "distinct PPO answers / held-out prompts (low: reward hacking)",
+        "answer_diversity_sft": "distinct SFT answers / held-out prompts",
     },
 }
 

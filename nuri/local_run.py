@@ -103,6 +103,11 @@ def run_local(config: DomainConfig, *, root: Path, run_id: str | None = None) ->
     out = Path(root) / "runs" / run_id
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(result.to_json())
+    from nuri.summary import render_html
+
+    text = format_summary(result, config)
+    (out / "summary.html").write_text(render_html(
+        reports, f"Nuri run {run_id}: {config.name} ({status})", text.split("\n")[-8:]), encoding="utf-8")
     return result
 
 
@@ -129,4 +134,5 @@ def format_summary(result: RunResult, config: DomainConfig) -> str:
         lines.append(f"error: {result.error}")
     if result.run_dir:
         lines.append(f"artifacts: {result.run_dir}")
+        lines.append(f"summary page: {Path(result.run_dir).parents[1] / 'runs' / result.run_id / 'summary.html'}")
     return "\n".join(lines)

@@ -42,7 +42,7 @@ def key_metrics(stage: str, m: dict) -> str:
         ppl = "/".join(_f(m.get(f"perplexity_{k}"), 4) for k in ("base", "pretrain", "sft", "ppo"))
         return f"ppl base/cpt/sft/ppo {ppl}; RM acc {_f(m.get('reward_accuracy'))}; " \
                f"reward sft {_f(m.get('reward_sft'))} ppo {_f(m.get('reward_ppo'))}; " \
-               f"knowledge {_f(m.get('knowledge_accuracy'))}"
+               f"knowledge {_f(m.get('knowledge_accuracy'))}; distinct answers ppo {_f(m.get('answer_diversity_ppo'))}"
     if stage == "selftest":
         return f"{_f(m.get('latency_s'))} s, {_f(m.get('tokens_per_second'))} tok/s"
     if stage == "register":
@@ -76,3 +76,38 @@ def render_table(reports: dict[str, dict]) -> str:
         if i == 0:
             lines.append("-" * (sum(widths) + 6 + 20))
     return "\n".join(lines)
+
+
+def render_html(reports: dict[str, dict], title: str, footer_lines: list[str]) -> str:
+    """The run summary as one HTML page with the stages' charts inlined (base64), so it
+    can be opened or mailed on its own."""
+    import base64
+    import html
+    from pathlib import Path
+
+    rows = []
+    for stage in STAGE_ORDER:
+        r = reports.get(stage)
+        if r is None:
+            rows.append(f"<tr><td>{stage}</td><td>-</td><td>not run</td><td>-</td></tr>")
+            continue
+        gate = gate_text(r)
+        cls = "fail" if gate.startswith(("FAIL", "ERROR")) else "pass" if gate.startswith("pass") else ""
+        rows.append(f"<tr><td>{stage}</td><td>{r.get('wall_s', 0):.1f}</td>"
+                    f"<td>{html.escape(key_metrics(stage, r.get('metrics', {})))}</td>"
+                    f"<td class='{cls}'>{html.escape(gate)}</td></tr>")
+    images = []
+    for stage in STAGE_ORDER:
+        r = reports.get(stage) or {}
+        for name in ("curves.png", "evaluation.png"):
+            path = Path(r.get("report_dir", "/nonexistent")) / name
+            if path.is_file():
+                data = base64.b64encode(path.read_bytes()).decode()
+                images.append(f"<figure><img src='data:image/png;base64,{data}'><figcaption>{stage}</figcaption></figure>")
+    footer = "".join(f"<p>{html.escape(line)}</p>" for line in footer_lines)
+    return f"""<!doctype html><html lang="ko"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:14px}}.pass{{color:#176b2c}}
+.fail{{color:#b00020;font-weight:bold}}figure{{display:inline-block;margin:8px}}img{{max-width:520px}}</style>
+</head><body><h1>{html.escape(title)}</h1><table><tr><th>stage</th><th>wall s</th><th>key metrics</th>
+<th>gate</th></tr>{''.join(rows)}</table>{footer}{''.join(images)}</body></html>"""

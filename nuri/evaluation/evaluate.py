@@ -54,6 +54,9 @@ def evaluate(config: DomainConfig, data_dir: Path, models: dict[str, Path], rewa
         answers[name] = generate_answers(model, tok, prompts, system, ev.max_new_tokens)
         scores = reward_scores(rm, rm_tok, prompts, answers[name], system, max_len)
         metrics[f"reward_{name}"] = _mean(scores)
+        # A policy that answers every prompt alike has found a way to please the reward
+        # model, not the user (reward hacking / mode collapse): measured, and gateable.
+        metrics[f"answer_diversity_{name}"] = len(set(answers[name])) / max(len(answers[name]), 1)
     metrics["ppo_reward_gain"] = metrics["reward_ppo"] - metrics["reward_sft"]
     reference = [r.answer for r in heldout][: ev.reward_prompts]
     metrics["reward_reference"] = _mean(reward_scores(rm, rm_tok, prompts, reference, system, max_len))
