@@ -339,10 +339,6 @@ def load_domain_config(path: str | Path) -> DomainConfig:
             value = src.get("path") if isinstance(src, dict) else None
             if isinstance(value, str) and not _is_uri(value) and not Path(value).is_absolute():
                 src["path"] = str((path.parent / value).resolve())
-        for src in data.get("sources") or []:
-            value = src.get("path") if isinstance(src, dict) else None
-            if isinstance(value, str) and not _is_uri(value) and not Path(value).is_absolute():
-                src["path"] = str((path.parent / value).resolve())
     try:
         return DomainConfig.model_validate(raw)
     except ValidationError as e:
