@@ -1,5 +1,8 @@
-"""Training components. Each runs its stage as a Ray Train job (the local Ray of the
-run, or the cluster's) and fails when the stage's gate fails."""
+"""Training components. Each runs its stage as a Ray Train job and fails when the stage's
+gate fails. `runtime.mode: local`: on the run's local Ray (this machine, or inside the
+step's pod). `runtime.mode: cluster`: the step submits a KubeRay RayJob (or a job on a
+long-lived RayCluster), streams its logs, waits, and fetches the model; `ray_teardown`
+is the pipeline's exit handler that removes the run's Ray resources."""
 
 from kfp import dsl
 
@@ -66,3 +69,17 @@ def ppo(domain_config: str, run_id: str, dataset: dsl.Input[dsl.Dataset], policy
     log_metrics(metrics, training_stage("ppo", domain_config, run_id,
                                         {"policy_dir": policy.path, "reward_dir": reward.path},
                                         dataset.path, model.path, report.path))
+
+
+@dsl.component(base_image=DEFAULT_IMAGE, install_kfp_package=False)
+def ray_teardown(domain_config: str, run_id: str) -> str:
+    """Exit handler of a cluster-mode run: deletes the run's RayJobs (or stops its jobs on
+    a long-lived RayCluster), whether the run succeeded, failed or was cancelled."""
+    import json
+
+    from nuri.cluster.submit import cleanup_run
+    from nuri.config import DomainConfig
+    from nuri.stages import setup_logging
+
+    setup_logging()
+    return json.dumps(cleanup_run(DomainConfig.from_json(domain_config), run_id))

@@ -138,6 +138,13 @@ def training_stage(stage: str, config_json: str, run_id: str, inputs: dict[str, 
     from nuri.train.runtime import run_stage
 
     config = DomainConfig.from_json(config_json)
+    if config.runtime.mode == "cluster":
+        # Submitted to Ray in Kubernetes (a RayJob, or a long-lived RayCluster's Jobs API);
+        # the job runs this same function in local mode on its own Ray cluster.
+        from nuri.cluster.submit import run_stage_in_cluster
+
+        return run_stage_in_cluster(stage, config, run_id, inputs, dataset_dir, model_dir, report_dir,
+                                    loop_overrides=loop_overrides)
     with stage_report(stage, report_dir) as report:
         precision = resolve_precision(config.runtime.precision, config.runtime.use_gpu)
         loop_config = {"config": config_json, "data_dir": dataset_dir, "precision": precision,

@@ -8,7 +8,8 @@ are applied to the same tasks in both modes; KFP's local runner ignores them."""
 from kfp import dsl, kubernetes
 
 import components as c
-from nuri.config import ClusterConfig
+from components.training import ray_teardown as teardown_component
+from nuri.config import ClusterConfig, DomainConfig
 
 PIPELINE_NAME = "nuri-reference"
 
@@ -40,50 +41,73 @@ def _gpu_training(task, cluster: ClusterConfig) -> None:
             kubernetes.add_toleration(task, key=t.key, operator=t.operator, value=t.value, effect=t.effect)
 
 
-def build_pipeline(cluster: "ClusterConfig | None" = None):
-    """Returns the pipeline function, with the cluster's settings on every task."""
+def build_pipeline_for(config: DomainConfig):
+    """The pipeline for a domain: in cluster mode (runtime.mode) with the Ray teardown
+    exit handler, and training steps sized as submitters rather than trainers."""
+    return build_pipeline(config.cluster, ray_teardown=config.runtime.mode == "cluster")
+
+
+def build_pipeline(cluster: "ClusterConfig | None" = None, *, ray_teardown: bool = False):
+    """Returns the pipeline function, with the cluster's settings on every task.
+    ray_teardown: wrap the run in a dsl.ExitHandler whose task deletes the run's Ray
+    resources (cluster mode: training runs as RayJobs outside the step's pod)."""
     cluster = cluster or ClusterConfig()
     _use_platform_image(cluster.image)
+    teardown_component.component_spec.implementation.container.image = cluster.image
 
     @dsl.pipeline(name=PIPELINE_NAME,
                   description="Nuri reference recipe: domain adaptation, SFT, reward model, PPO, "
                               "evaluation, gated release and serving self-test.")
     def reference(domain_config: str, run_id: str):
-        ingest = c.ingest(domain_config=domain_config).set_display_name("ingest")
-        prepare = c.prepare(domain_config=domain_config, raw=ingest.outputs["raw"]).set_display_name("prepare")
-        data = prepare.outputs["dataset"]
-        base = c.base_model(domain_config=domain_config, dataset=data).set_display_name("base-model")
-        pretrain = c.pretrain(domain_config=domain_config, run_id=run_id, dataset=data,
-                              base=base.outputs["model"]).set_display_name("continued-pretraining")
-        sft = c.sft(domain_config=domain_config, run_id=run_id, dataset=data,
-                    base=pretrain.outputs["model"]).set_display_name("sft")
-        reward = c.reward_model(domain_config=domain_config, run_id=run_id, dataset=data,
-                                base=sft.outputs["model"]).set_display_name("reward-model")
-        ppo = c.ppo(domain_config=domain_config, run_id=run_id, dataset=data, policy=sft.outputs["model"],
-                    reward=reward.outputs["model"]).set_display_name("ppo")
-        evaluate = c.evaluate(domain_config=domain_config, dataset=data, base=base.outputs["model"],
-                              pretrained=pretrain.outputs["model"], sft=sft.outputs["model"],
-                              ppo=ppo.outputs["model"], reward=reward.outputs["model"]
-                              ).set_display_name("evaluate")
-        tasks = [ingest, prepare, base, pretrain, sft, reward, ppo, evaluate]
-        # A model that fails its release gate is never registered or served.
-        with dsl.If(evaluate.outputs["Output"] == True, name="release-gate"):  # noqa: E712 (KFP condition)
-            register = c.register(
-                domain_config=domain_config, model=ppo.outputs["model"], dataset=data,
-                prepare_report=prepare.outputs["report"], base_report=base.outputs["report"],
-                pretrain_report=pretrain.outputs["report"], sft_report=sft.outputs["report"],
-                reward_report=reward.outputs["report"], ppo_report=ppo.outputs["report"],
-                evaluate_report=evaluate.outputs["report"]).set_display_name("register-release")
-            selftest = c.selftest(domain_config=domain_config,
-                                  release=register.outputs["release"]).set_display_name("serving-selftest")
-            tasks += [register, selftest]
-            register.set_caching_options(False)
-            selftest.set_caching_options(False)
-        for task in tasks:
-            _object_store_access(task, cluster)
-            if task in (pretrain, sft, reward, ppo):
-                _gpu_training(task, cluster)
-            else:
-                _task_resources(task, cluster)
+        if not ray_teardown:
+            _steps(domain_config, run_id, cluster, submit_only=False)
+            return
+        teardown = teardown_component(domain_config=domain_config, run_id=run_id).set_display_name("ray-teardown")
+        _object_store_access(teardown, cluster)
+        _task_resources(teardown, cluster)
+        teardown.set_caching_options(False)
+        with dsl.ExitHandler(teardown, name="ray-resources"):
+            _steps(domain_config, run_id, cluster, submit_only=True)
 
     return reference
+
+
+def _steps(domain_config, run_id, cluster: ClusterConfig, *, submit_only: bool) -> None:
+    """The recipe's tasks. submit_only: training steps only submit and wait (cluster
+    mode), so they get task-sized resources instead of GPUs."""
+    ingest = c.ingest(domain_config=domain_config).set_display_name("ingest")
+    prepare = c.prepare(domain_config=domain_config, raw=ingest.outputs["raw"]).set_display_name("prepare")
+    data = prepare.outputs["dataset"]
+    base = c.base_model(domain_config=domain_config, dataset=data).set_display_name("base-model")
+    pretrain = c.pretrain(domain_config=domain_config, run_id=run_id, dataset=data,
+                          base=base.outputs["model"]).set_display_name("continued-pretraining")
+    sft = c.sft(domain_config=domain_config, run_id=run_id, dataset=data,
+                base=pretrain.outputs["model"]).set_display_name("sft")
+    reward = c.reward_model(domain_config=domain_config, run_id=run_id, dataset=data,
+                            base=sft.outputs["model"]).set_display_name("reward-model")
+    ppo = c.ppo(domain_config=domain_config, run_id=run_id, dataset=data, policy=sft.outputs["model"],
+                reward=reward.outputs["model"]).set_display_name("ppo")
+    evaluate = c.evaluate(domain_config=domain_config, dataset=data, base=base.outputs["model"],
+                          pretrained=pretrain.outputs["model"], sft=sft.outputs["model"],
+                          ppo=ppo.outputs["model"], reward=reward.outputs["model"]
+                          ).set_display_name("evaluate")
+    tasks = [ingest, prepare, base, pretrain, sft, reward, ppo, evaluate]
+    # A model that fails its release gate is never registered or served.
+    with dsl.If(evaluate.outputs["Output"] == True, name="release-gate"):  # noqa: E712 (KFP condition)
+        register = c.register(
+            domain_config=domain_config, model=ppo.outputs["model"], dataset=data,
+            prepare_report=prepare.outputs["report"], base_report=base.outputs["report"],
+            pretrain_report=pretrain.outputs["report"], sft_report=sft.outputs["report"],
+            reward_report=reward.outputs["report"], ppo_report=ppo.outputs["report"],
+            evaluate_report=evaluate.outputs["report"]).set_display_name("register-release")
+        selftest = c.selftest(domain_config=domain_config,
+                              release=register.outputs["release"]).set_display_name("serving-selftest")
+        tasks += [register, selftest]
+        register.set_caching_options(False)
+        selftest.set_caching_options(False)
+    for task in tasks:
+        _object_store_access(task, cluster)
+        if task in (pretrain, sft, reward, ppo) and not submit_only:
+            _gpu_training(task, cluster)
+        else:
+            _task_resources(task, cluster)
