@@ -147,19 +147,24 @@ def training_stage(stage: str, config_json: str, run_id: str, inputs: dict[str, 
                                     loop_overrides=loop_overrides)
     with stage_report(stage, report_dir) as report:
         precision = resolve_precision(config.runtime.precision, config.runtime.use_gpu)
-        loop_config = {"config": config_json, "data_dir": dataset_dir, "precision": precision,
+        loop_config = {"config": config_json, "stage": stage, "data_dir": dataset_dir, "precision": precision,
                        "num_workers": config.runtime.num_workers, **inputs, **(loop_overrides or {})}
         run = run_stage(_loop_for(stage), loop_config, config.runtime, storage_uri=config.storage.uri,
                         run_name=f"{config.name}-{run_id}-{stage}", out_dir=Path(model_dir))
-        report["metrics"] = {**run.metrics, "fit_s": round(run.fit_seconds, 2),
+        metrics = dict(run.metrics)
+        # Why the stage stopped (max_steps, epochs, early_stopping, target_accuracy, kl_budget).
+        report["stop_reason"] = metrics.pop("stop_reason", None)
+        report["stop_detail"] = metrics.pop("stop_detail", "")
+        report["metrics"] = {**metrics, "fit_s": round(run.fit_seconds, 2),
                              "ray_worker_start_s": round(run.worker_start_seconds, 2)}
         report["precision"] = precision
         report["num_workers"] = config.runtime.num_workers
         report["checkpoint"] = run.checkpoint_uri
-        keys = ["loss", "eval_loss"] if stage != "ppo" else ["objective/scores", "objective/kl", "loss/policy_avg"]
+        keys = ["loss", "eval_loss", "learning_rate", "tokens_per_second"] if stage != "ppo" else \
+            ["objective/scores", "objective/kl", "loss/policy_avg", "lr", "reward", "kl", "loss", "learning_rate"]
         plot_curves(run.log_history, keys, Path(report_dir) / "curves.png", f"{config.name}: {stage}")
         (Path(report_dir) / "log_history.json").write_text(json.dumps(run.log_history))
-        _apply_gate(report, stage, config, run.metrics)
+        _apply_gate(report, stage, config, report["metrics"])
     return report
 
 

@@ -5,8 +5,9 @@ TRL's maintained line dropped PPOTrainer in 1.13 (huggingface/trl#7020). We pin
 trl==1.12.0 and use `trl.experimental.ppo.PPOTrainer` rather than writing PPO ourselves:
 it is the reference implementation of the "N implementation details of RLHF with PPO"
 (per-token KL penalty in the reward, GAE, clipped policy and value losses, EOS
-truncation), tested upstream. Moving to TRL's GRPO/RLOO (critic-free, still maintained)
-is a config-level change for teams that prefer it; keeping PPO follows the recipe.
+truncation), tested upstream. TRL's GRPO/RLOO (critic-free, still maintained) are one
+config line away (`stages.ppo.algorithm: grpo|rloo`, nuri.train.critic_free); PPO
+stays the default, as the recipe asks.
 PPOTrainer has no resume-from-checkpoint: after a worker failure Ray restarts this
 stage from its inputs (it is the shortest stage)."""
 
@@ -34,7 +35,41 @@ def prompt_dataset(tokenizer, prompts: list[str], system: str, max_prompt_length
     return Dataset.from_list(rows)
 
 
+class _KlBudgetExceeded(Exception):
+    pass
+
+
+def kl_budget_callback(budget: float | None, recorder, *, raise_on_step_end: bool):
+    """Stops RL once the logged KL (PPO: objective/kl; GRPO/RLOO: kl) exceeds the budget.
+    TRL's PPOTrainer loop ignores should_training_stop, so there the callback raises at
+    the end of the step, and the loop saves the policy as it is. The KL is averaged over
+    workers before it is logged, so every worker stops at the same step."""
+    from transformers import TrainerCallback
+
+    from nuri.train.stopping import over_budget
+
+    class KlBudget(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            logs = logs or {}
+            kl = logs.get("objective/kl", logs.get("kl"))
+            if over_budget(kl, budget):
+                recorder.fire("kl_budget", state.global_step, f"kl {kl:.3f} > budget {budget:g}")
+                control.should_training_stop = True
+            return control
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if raise_on_step_end and recorder.reason == "kl_budget":
+                raise _KlBudgetExceeded()
+
+    return KlBudget()
+
+
 def ppo_loop(cfg: dict) -> None:
+    config = DomainConfig.from_json(cfg["config"])
+    if config.stages.ppo.algorithm != "ppo":
+        from nuri.train.critic_free import critic_free_loop
+
+        return critic_free_loop(cfg)
     started = time.time()
     import torch
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
@@ -73,10 +108,17 @@ def ppo_loop(cfg: dict) -> None:
         logging_steps=1, save_strategy="no", seed=config.runtime.seed, gradient_checkpointing=False,
         use_cpu=not config.runtime.use_gpu, disable_tqdm=True, dataset_num_proc=None,
         **trainer_precision_args(cfg["precision"]))
+    from nuri.train.stopping import StopRecorder
+
+    recorder = StopRecorder()
     trainer = PPOTrainer(args=args, processing_class=tokenizer, model=policy, ref_model=reference,
-                         reward_model=reward, train_dataset=train_ds, value_model=value)
+                         reward_model=reward, train_dataset=train_ds, value_model=value,
+                         callbacks=[kl_budget_callback(stage.kl_budget, recorder, raise_on_step_end=True)])
     t0 = time.perf_counter()
-    trainer.train()
+    try:
+        trainer.train()
+    except _KlBudgetExceeded:
+        pass
     train_seconds = time.perf_counter() - t0
     history = trainer.state.log_history
     scores = [v for _, v in series(history, "objective/scores")]
@@ -93,6 +135,7 @@ def ppo_loop(cfg: dict) -> None:
         "prompts": len(train_ds),
     }
     metrics["reward_gain"] = metrics["reward_last"] - metrics["reward_first"]
+    metrics.update(recorder.final(len(scores), args.num_total_batches))
 
     def save(dest: Path) -> None:
         trainer.policy_model.save_pretrained(dest)

@@ -47,7 +47,8 @@ def pretrain_loop(cfg: dict) -> None:
     train_ds = pack(tokenizer, train_texts, stage.seq_len)
     eval_ds = pack(tokenizer, eval_texts, stage.seq_len)
     args = TrainingArguments(**common_training_args(
-        stage, config.runtime.seed, cfg["precision"], scratch_dir(), config.runtime.use_gpu))
+        stage, config.runtime.seed, cfg["precision"], scratch_dir(), config.runtime.use_gpu,
+        config.runtime.memory_saving))
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
                       data_collator=default_data_collator)
     train_and_report(trainer, tokenizer, cfg, started, tokens_per_example=stage.seq_len,

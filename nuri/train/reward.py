@@ -44,7 +44,8 @@ def reward_loop(cfg: dict) -> None:
     train_ds = pairs_dataset(data / "pairs_train.jsonl", system)
     eval_ds = pairs_dataset(data / "pairs_heldout.jsonl", system)
     args = RewardConfig(**common_training_args(stage, config.runtime.seed, cfg["precision"], scratch_dir(),
-                                               config.runtime.use_gpu),
+                                               config.runtime.use_gpu,
+        config.runtime.memory_saving),
                         max_length=stage.max_length, dataset_num_proc=None)
     trainer = RewardTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
                             processing_class=tokenizer)

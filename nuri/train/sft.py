@@ -36,7 +36,8 @@ def sft_loop(cfg: dict) -> None:
     train_ds = chat_dataset(read_jsonl(data / "sft_train.jsonl", SftRecord), system)
     eval_ds = chat_dataset(read_jsonl(data / "sft_heldout.jsonl", SftRecord), system)
     args = SFTConfig(**common_training_args(stage, config.runtime.seed, cfg["precision"], scratch_dir(),
-                                            config.runtime.use_gpu),
+                                            config.runtime.use_gpu,
+        config.runtime.memory_saving),
                      max_length=stage.max_length, packing=False, completion_only_loss=True,
                      dataset_num_proc=None)
     trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,

@@ -1,0 +1,78 @@
+"""Stop criteria and the critic-free RL option, each on a real (tiny) stage under Ray
+Train on a local Ray: a held-out-loss plateau stops pretraining early, a reached
+reward-model accuracy stops the reward stage, a KL budget stops PPO and GRPO; every
+report says why its stage stopped."""
+
+from pathlib import Path
+
+import pytest
+
+from nuri.config import load_domain_config
+from nuri.stages import base_model_stage, ingest_stage, prepare_stage, training_stage
+from nuri_testing import TINY_OVERRIDES, deep_merge, write_domain
+
+pytestmark = pytest.mark.slow
+
+OVERRIDES = deep_merge(TINY_OVERRIDES, {
+    "stages": {
+        # threshold 0.9: only a 90% fall of the held-out loss counts as progress -> plateau.
+        "pretrain": {"max_steps": 40, "eval_steps": 4, "early_stopping_patience": 2,
+                     "early_stopping_threshold": 0.9},
+        "reward": {"max_steps": 60, "eval_steps": 5, "target_accuracy": 0.01},
+        "ppo": {"kl_budget": 1.0e-6, "kl_coef": 0.1, "total_episodes": 64},
+    },
+    "gates": {"pretrain": [], "sft": [], "reward": [], "ppo": []},
+})
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    from nuri.train.runtime import LocalRayCluster
+
+    tmp = tmp_path_factory.mktemp("stop")
+    config = load_domain_config(write_domain(tmp, OVERRIDES))
+    cfg = config.to_json()
+    ingest_stage(cfg, str(tmp / "raw"), tmp / "r-ingest")
+    prepare_stage(cfg, str(tmp / "raw"), str(tmp / "data"), tmp / "r-prepare")
+    base_model_stage(cfg, str(tmp / "data"), str(tmp / "base"), tmp / "r-base")
+
+    def stage(name, inputs, out, config_json=cfg):
+        return training_stage(name, config_json, "stop", inputs, str(tmp / "data"), str(tmp / out), tmp / f"r-{out}")
+
+    with LocalRayCluster():
+        reports = {"pretrain": stage("pretrain", {"model_dir": str(tmp / "base")}, "pt"),
+                   "reward": stage("reward", {"model_dir": str(tmp / "base")}, "rm")}
+        rl_inputs = {"policy_dir": str(tmp / "base"), "reward_dir": str(tmp / "rm")}
+        reports["ppo"] = stage("ppo", rl_inputs, "ppo")
+        grpo = load_domain_config(write_domain(tmp, deep_merge(OVERRIDES, {"stages": {"ppo": {
+            "algorithm": "grpo", "num_generations": 4, "batch_size": 8}}}), name="grpo.yaml"))
+        reports["grpo"] = stage("ppo", rl_inputs, "grpo", grpo.to_json())
+    return reports, tmp
+
+
+def test_plateau_stops_pretraining_early(run):
+    report = run[0]["pretrain"]
+    assert report["stop_reason"] == "early_stopping", report
+    assert report["metrics"]["steps"] < 40
+    assert report["metrics"]["train_tokens_per_second"] > 0
+
+
+def test_reached_accuracy_stops_the_reward_model(run):
+    report = run[0]["reward"]
+    assert report["stop_reason"] == "target_accuracy", report
+    assert report["metrics"]["steps"] < 60
+
+
+def test_kl_budget_stops_ppo(run):
+    report = run[0]["ppo"]
+    assert report["stop_reason"] == "kl_budget", report
+    assert report["metrics"]["iterations"] < 8
+    assert (run[1] / "ppo" / "model.safetensors").exists()
+
+
+def test_grpo_runs_with_the_reward_model_and_stops_on_the_kl_budget(run):
+    report = run[0]["grpo"]
+    assert report["status"] == "ok" and report["stop_reason"] in ("kl_budget", "max_steps"), report
+    assert report["metrics"]["iterations"] >= 1 and report["metrics"]["reward_first"] == report["metrics"]["reward_first"]
+    assert (run[1] / "grpo" / "model.safetensors").exists()
+    assert Path(run[1] / "r-grpo" / "curves.png").exists()
