@@ -79,7 +79,10 @@ def connect_ray() -> None:
         return
     address = os.environ.get("RAY_ADDRESS")
     if address:
-        ray.init(address=address, logging_level=logging.WARNING)
+        # Ray Train's helper actors look the cluster up again by themselves; with the
+        # address in their environment they never pick another Ray on the same machine.
+        ray.init(address=address, logging_level=logging.WARNING,
+                 runtime_env={"env_vars": {"RAY_ADDRESS": address}})
     else:
         ray.init(include_dashboard=True, dashboard_host="127.0.0.1", _node_ip_address="127.0.0.1",
                  logging_level=logging.WARNING)
