@@ -22,7 +22,7 @@ from pathlib import Path
 
 from nuri import __version__
 from nuri.errors import NuriError
-from nuri.storage import LocalStorage, Storage, open_storage
+from nuri.storage import LocalStorage, Storage, open_storage, sha256_file
 
 MARKER = "RELEASE.json"
 PROMOTED = "PROMOTED.json"
@@ -38,14 +38,6 @@ class Release:
     @property
     def name(self) -> str:
         return f"{self.domain}-{self.version}"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def model_digest(model_dir: Path) -> dict[str, str]:

@@ -7,6 +7,7 @@ disk; a marker object written last on S3), so readers never see half a release."
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import shutil
@@ -29,6 +30,15 @@ class Storage(Protocol):
     def list(self, prefix: str) -> list[str]: ...
     def get_dir(self, prefix: str, path: Path) -> None: ...
     def publish_dir(self, prefix: str, path: Path, marker: str, marker_data: bytes) -> None: ...
+
+
+def sha256_file(path: Path) -> str:
+    """Content hash of a file, read in 1 MiB chunks (models and corpora are large)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _files_under(path: Path) -> list[Path]:

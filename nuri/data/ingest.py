@@ -9,7 +9,6 @@ documents.partial.jsonl and the reports in bad_inputs.jsonl."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import tempfile
@@ -22,7 +21,7 @@ from nuri.data.records import (KnowledgeRecord, OffdomainRecord, PreferenceRecor
                                JsonlWriter, read_jsonl, write_jsonl)
 from nuri.data.sources import BadInputs, Progress, iter_documents, source_label, source_location
 from nuri.errors import DataError
-from nuri.storage import materialize
+from nuri.storage import materialize, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +44,6 @@ class IngestReport:
     records: dict[str, int]
     bad_inputs: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def describe_sources(data_config) -> list[dict]:

@@ -26,6 +26,7 @@ from nuri.data.records import (Document, JsonlWriter, KnowledgeRecord, Offdomain
 from nuri.data.sets import Deduper, InvalidRecord, filtering_records, from_templates, prompt_variants, sft_row
 from nuri.data.sources import Progress
 from nuri.deid import Deidentifier
+from nuri.storage import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +49,6 @@ class PrepareReport:
     set_removed: dict[str, int] = field(default_factory=dict)   # training-set items, by reason
     uri: str | None = None
     card: dict = field(default_factory=dict)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport:
@@ -219,7 +212,7 @@ def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport
         "sft_generated_template": generated, "sft_generated_teacher": teacher_pairs,
         "corpus_chars": stats["chars"],
     }
-    files = {p.name: _sha256(p) for p in sorted(out_dir.glob("*.jsonl"))}
+    files = {p.name: sha256_file(p) for p in sorted(out_dir.glob("*.jsonl"))}
     version = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
     sources_json = json.loads((raw_dir / "sources.json").read_text()) if (raw_dir / "sources.json").exists() else {}
     total_letters = sum(letters.values()) or 1
