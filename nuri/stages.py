@@ -202,6 +202,7 @@ def register_stage(config_json: str, model_dir: str, report_dirs: dict[str, str]
             if (Path(report_dirs["dataset"]) / "card.json").exists() else {}
         lineage = {
             "data": {"dataset_version": reports["prepare"].get("dataset_version"),
+                     "dataset_uri": reports["prepare"].get("dataset_uri"),
                      "files_sha256": card.get("files_sha256", {}), "sources": card.get("sources", {})},
             "base_model": reports["base_model"].get("base_model"),
             "checkpoints": {s: reports[s].get("checkpoint") for s in ("pretrain", "sft", "reward", "ppo")},

@@ -34,6 +34,8 @@ def test_pipeline_releases_and_serves(tmp_path):
     release = tmp_path / "storage" / "releases" / "welfare" / "v0001"
     lineage = json.loads((release / "lineage.json").read_text())
     assert len(lineage["data"]["dataset_version"]) == 16
+    dataset = Path(lineage["data"]["dataset_uri"])  # the immutable, published dataset version
+    assert dataset.name == lineage["data"]["dataset_version"] and (dataset / "card.html").exists()
     assert lineage["data"]["files_sha256"]["corpus_train.jsonl"]
     assert set(lineage["checkpoints"]) == {"pretrain", "sft", "reward", "ppo"}
     assert all(Path(p).is_dir() for p in lineage["checkpoints"].values())
