@@ -155,7 +155,7 @@ def save_merged(trainer: Trainer, tokenizer, dest: Path) -> None:
 def train_and_report(trainer: Trainer, tokenizer, cfg: dict, started: float, *,
                      tokens_per_example: int | None = None,
                      extra_metrics: Callable[[Trainer], dict] | None = None) -> None:
-    from ray.train.huggingface.transformers import RayTrainReportCallback, prepare_trainer
+    from nuri.train.worker import plain_process
 
     resume = resume_checkpoint()
     if resume and (Path(resume) / FACTS_FILE).exists():
@@ -170,11 +170,17 @@ def train_and_report(trainer: Trainer, tokenizer, cfg: dict, started: float, *,
     trainer.add_callback(StageMetrics(tokens_per_example))
     if stage is not None:
         trainer.add_callback(StopCriteria(stage, recorder))
-    trainer.add_callback(RayTrainReportCallback())
+    if not plain_process():
+        from ray.train.huggingface.transformers import RayTrainReportCallback
+
+        trainer.add_callback(RayTrainReportCallback())
     if cfg.get("inject_failure_at_step"):
         marker = os.path.join(cfg["failure_marker_dir"], "failed-once")
         trainer.add_callback(FailOnceAtStep(int(cfg["inject_failure_at_step"]), marker))
-    trainer = prepare_trainer(trainer)
+    if not plain_process():
+        from ray.train.huggingface.transformers import prepare_trainer
+
+        trainer = prepare_trainer(trainer)
 
     t0 = time.perf_counter()
     out = trainer.train(resume_from_checkpoint=resume)

@@ -15,7 +15,18 @@ from transformers import TrainerCallback
 from nuri.train.runtime import FINAL_DIR, HISTORY_FILE, METRICS_FILE
 
 
+# Set by benchmarks to run a stage's loop in a plain process (no Ray Train session): the
+# same trainer and arguments; the final report goes to this folder instead of Ray.
+PLAIN_OUT_ENV = "NURI_PLAIN_OUT"
+
+
+def plain_process() -> bool:
+    return bool(os.environ.get(PLAIN_OUT_ENV))
+
+
 def world_rank() -> int:
+    if plain_process():
+        return 0
     import ray.train
 
     return ray.train.get_context().get_world_rank()
@@ -23,6 +34,8 @@ def world_rank() -> int:
 
 def resume_checkpoint() -> str | None:
     """The HF checkpoint folder of the last reported checkpoint, if this is a restart."""
+    if plain_process():
+        return None
     import ray.train
 
     ckpt = ray.train.get_checkpoint()
@@ -40,6 +53,12 @@ def report_final(save_model: Callable[[Path], None], metrics: dict, log_history:
     import ray.train
 
     metrics = {**metrics, "worker_started": started}
+    if plain_process():
+        out = Path(os.environ[PLAIN_OUT_ENV])
+        save_model(out / FINAL_DIR)
+        (out / METRICS_FILE).write_text(json.dumps(metrics))
+        (out / HISTORY_FILE).write_text(json.dumps(log_history))
+        return
     if world_rank() == 0:
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
