@@ -37,8 +37,10 @@ def chain(tmp_path_factory):
                                   d["ppo"], tmp / "r-ppo"),
         }
         # SFT with LoRA adapters instead of full fine-tuning (merged into the saved model).
-        lora = config.model_copy(update={"stages": config.stages.model_copy(update={"sft": config.stages.sft.model_copy(
-            update={"max_steps": 20, "learning_rate": 5e-3, "lora": LoraConfig(enabled=True, r=8, alpha=16)})})})
+        lora = config.model_copy(update={
+            "stages": config.stages.model_copy(update={"sft": config.stages.sft.model_copy(
+                update={"max_steps": 30, "learning_rate": 1e-2, "lora": LoraConfig(enabled=True, r=8, alpha=16)})}),
+            "gates": config.gates.model_copy(update={"sft": []})})
         reports["sft_lora"] = training_stage("sft", lora.to_json(), "t-lora", {"model_dir": d["pt"]}, d["data"],
                                              str(tmp / "sft-lora"), tmp / "r-sft-lora")
         # The same pretraining again, with a worker that dies at step 15 (checkpoints every 10).
