@@ -30,6 +30,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+# Ray starts its workers at nice 15; on a shared machine that alone costs the Ray side
+# up to half its throughput against any other busy process. Same priority on both sides.
+os.environ.setdefault("RAY_worker_niceness", "0")
 
 STAGES = ("pretrain", "sft", "reward", "ppo")
 

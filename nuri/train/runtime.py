@@ -26,8 +26,10 @@ METRICS_FILE = "metrics.json"
 HISTORY_FILE = "log_history.json"
 
 # Local-only settings: no telemetry, and every Ray socket on loopback.
+# RAY_worker_niceness: Ray starts workers at nice 15, so on a shared machine any other
+# busy process took up to ~40% of a training worker's throughput (bench/training_bench.py).
 _LOCAL_RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
-                  "RAY_DEDUP_LOGS": "1", "TRL_EXPERIMENTAL_SILENCE": "1"}
+                  "RAY_DEDUP_LOGS": "1", "TRL_EXPERIMENTAL_SILENCE": "1", "RAY_worker_niceness": "0"}
 
 
 def _apply_local_ray_env() -> None:
