@@ -1,7 +1,8 @@
 """Stop criteria and the critic-free RL option, each on a real (tiny) stage under Ray
 Train on a local Ray: a held-out-loss plateau stops pretraining early, a reached
 reward-model accuracy stops the reward stage, a KL budget stops PPO and GRPO; every
-report says why its stage stopped."""
+report says why its stage stopped. And a killed stage (no worker restarts left, as
+when KubeRay retries a failed job) resumes from its last checkpoint when run again."""
 
 from pathlib import Path
 
@@ -14,10 +15,11 @@ from nuri_testing import TINY_OVERRIDES, deep_merge, write_domain
 pytestmark = pytest.mark.slow
 
 OVERRIDES = deep_merge(TINY_OVERRIDES, {
+    "runtime": {"max_failures": 0},
     "stages": {
         # threshold 0.9: only a 90% fall of the held-out loss counts as progress -> plateau.
         "pretrain": {"max_steps": 40, "eval_steps": 4, "early_stopping_patience": 2,
-                     "early_stopping_threshold": 0.9},
+                     "early_stopping_threshold": 0.9, "save_steps": 4},
         "reward": {"max_steps": 60, "eval_steps": 5, "target_accuracy": 0.01},
         "ppo": {"kl_budget": 1.0e-6, "kl_coef": 0.1, "total_episodes": 64},
     },
@@ -36,10 +38,16 @@ def run(tmp_path_factory):
     prepare_stage(cfg, str(tmp / "raw"), str(tmp / "data"), tmp / "r-prepare")
     base_model_stage(cfg, str(tmp / "data"), str(tmp / "base"), tmp / "r-base")
 
-    def stage(name, inputs, out, config_json=cfg):
-        return training_stage(name, config_json, "stop", inputs, str(tmp / "data"), str(tmp / out), tmp / f"r-{out}")
+    def stage(name, inputs, out, config_json=cfg, **kw):
+        return training_stage(name, config_json, "stop", inputs, str(tmp / "data"), str(tmp / out), tmp / f"r-{out}",
+                              **kw)
 
     with LocalRayCluster():
+        # The stage dies at step 6 (checkpoint at 4) with no restarts left...
+        with pytest.raises(Exception, match="injected worker failure"):
+            stage("pretrain", {"model_dir": str(tmp / "base")}, "pt", loop_overrides={
+                "inject_failure_at_step": 6, "failure_marker_dir": str(tmp)})
+        # ...and the same stage of the same run, started again, resumes from step 4.
         reports = {"pretrain": stage("pretrain", {"model_dir": str(tmp / "base")}, "pt"),
                    "reward": stage("reward", {"model_dir": str(tmp / "base")}, "rm")}
         rl_inputs = {"policy_dir": str(tmp / "base"), "reward_dir": str(tmp / "rm")}
@@ -48,6 +56,12 @@ def run(tmp_path_factory):
             "algorithm": "grpo", "num_generations": 4, "batch_size": 8}}}), name="grpo.yaml"))
         reports["grpo"] = stage("ppo", rl_inputs, "grpo", grpo.to_json())
     return reports, tmp
+
+
+def test_a_killed_stage_resumes_from_its_last_checkpoint_when_run_again(run):
+    report = run[0]["pretrain"]
+    assert (run[1] / "failed-once").exists()
+    assert report["metrics"]["resumed"] is True, report
 
 
 def test_plateau_stops_pretraining_early(run):
