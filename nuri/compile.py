@@ -27,12 +27,12 @@ def compile_pipeline(config: DomainConfig, out: Path) -> Path:
     aside and renamed, so a failed compile never leaves a half file."""
     from kfp import compiler
 
-    from pipelines.reference import build_pipeline
+    from pipelines.reference import build_pipeline_for
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp.yaml")
-    compiler.Compiler().compile(build_pipeline(config.cluster), str(tmp),
+    compiler.Compiler().compile(build_pipeline_for(config), str(tmp),
                                 pipeline_parameters={"domain_config": config.to_json()})
     os.replace(tmp, out)
     return out

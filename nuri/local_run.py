@@ -69,7 +69,7 @@ def collect_reports(run_dir: Path) -> dict[str, dict]:
 def run_local(config: DomainConfig, *, root: Path, run_id: str | None = None) -> RunResult:
     import kfp.local
 
-    from pipelines.reference import PIPELINE_NAME, build_pipeline
+    from pipelines.reference import PIPELINE_NAME, build_pipeline_for
     from nuri.train.runtime import LocalRayCluster
 
     preflight(config)
@@ -77,7 +77,7 @@ def run_local(config: DomainConfig, *, root: Path, run_id: str | None = None) ->
     pipeline_root = Path(root).resolve() / "kfp"
     pipeline_root.mkdir(parents=True, exist_ok=True)
     before = set(pipeline_root.glob(f"{PIPELINE_NAME}-*"))
-    pipeline = build_pipeline(config.cluster)
+    pipeline = build_pipeline_for(config)
     t0 = time.perf_counter()
     status, error = "succeeded", None
     with LocalRayCluster() as ray_cluster:

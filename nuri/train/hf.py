@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -16,7 +15,7 @@ from transformers import Trainer, TrainerCallback
 
 from nuri.config import LoraConfig
 from nuri.train.metrics import relative_drop
-from nuri.train.worker import FailOnceAtStep, report_final, resume_checkpoint
+from nuri.train.worker import FailOnceAtStep, report_final, resume_checkpoint, scratch_dir  # noqa: F401
 
 FACTS_FILE = "nuri_facts.json"
 
@@ -222,6 +221,3 @@ def stage_config(cfg: dict):
 
     return getattr(DomainConfig.from_json(cfg["config"]).stages, cfg["stage"])
 
-
-def scratch_dir() -> str:
-    return tempfile.mkdtemp(prefix="nuri-train-")

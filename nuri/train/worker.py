@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -46,10 +47,34 @@ def resume_checkpoint() -> str | None:
     return str(hf) if hf.is_dir() else None
 
 
+_SCRATCH: list[str] = []
+
+
+def scratch_dir() -> str:
+    """A private folder for the trainer's own output (local checkpoints before Ray copies
+    them to storage); report_final removes it, so workers leave nothing on disk."""
+    path = tempfile.mkdtemp(prefix="nuri-train-")
+    _SCRATCH.append(path)
+    return path
+
+
+def _remove_scratch() -> None:
+    while _SCRATCH:
+        shutil.rmtree(_SCRATCH.pop(), ignore_errors=True)
+
+
 def report_final(save_model: Callable[[Path], None], metrics: dict, log_history: list[dict],
                  started: float) -> None:
     """Every worker must call this once at the end: rank 0 saves the model and reports
     it with the stage's metrics as the run's last checkpoint."""
+    try:
+        _report_final(save_model, metrics, log_history, started)
+    finally:
+        _remove_scratch()
+
+
+def _report_final(save_model: Callable[[Path], None], metrics: dict, log_history: list[dict],
+                  started: float) -> None:
     import ray.train
 
     metrics = {**metrics, "worker_started": started}
