@@ -33,6 +33,16 @@ AGENCY_RULES = [
 ]
 
 
+# What a pipeline step needs when training runs in the cluster (runtime.mode: cluster):
+# create and watch its stage's RayJob, read the Ray pods' logs, and delete the RayJob
+# at teardown. Bound only to the run service account of KFP multi-user mode.
+PIPELINE_RUN_SERVICE_ACCOUNT = "default-editor"
+PIPELINE_RUN_RULES = [
+    {"apiGroups": ["ray.io"], "resources": ["rayjobs"], "verbs": ["get", "list", "watch", "create", "delete"]},
+    {"apiGroups": [""], "resources": ["pods", "pods/log", "services"], "verbs": READ},
+]
+
+
 def namespace_labels(agency: Agency, cfg: PlatformConfig) -> dict[str, str]:
     labels = {
         "app.kubernetes.io/part-of": "nuri",
@@ -148,6 +158,15 @@ def create_tenant(agency: Agency, cfg: PlatformConfig, cluster: Cluster, store: 
         role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role", name="agency-member"),
         subjects=[k8s.rbac.v1.SubjectArgs(api_group="rbac.authorization.k8s.io", kind="Group", name=agency.group)],
         opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[ns, role]))
+
+    if cfg.pipelines_mode == "multi-user":
+        runs = k8s.rbac.v1.Role(f"{name}-pipeline-runs", metadata=meta("pipeline-runs"),
+                                rules=PIPELINE_RUN_RULES, opts=opts)
+        k8s.rbac.v1.RoleBinding(
+            f"{name}-pipeline-runs", metadata=meta("pipeline-runs"),
+            role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role", name="pipeline-runs"),
+            subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=PIPELINE_RUN_SERVICE_ACCOUNT, namespace=name)],
+            opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[ns, runs]))
 
     creds = store.agencies[agency.name]
     k8s.core.v1.Secret(

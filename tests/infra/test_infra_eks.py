@@ -111,3 +111,12 @@ def test_multi_user_pipelines_get_a_profile_per_agency(eks_example):
     namespace = eks_example.one("Namespace", "agency-health")
     assert namespace["metadata"]["annotations"] == {"owner": "ml-lead@health.gov.example"}
     assert namespace["metadata"]["labels"]["pipelines.kubeflow.org/enabled"] == "true"
+
+
+def test_pipeline_runs_may_manage_only_their_rayjobs(eks_example):
+    role = eks_example.one("Role", "pipeline-runs", "agency-health")
+    assert role["rules"][0] == {"apiGroups": ["ray.io"], "resources": ["rayjobs"],
+                                "verbs": ["get", "list", "watch", "create", "delete"]}
+    assert "*" not in json.dumps(role["rules"]) and "secrets" not in json.dumps(role["rules"])
+    binding = eks_example.one("RoleBinding", "pipeline-runs", "agency-health")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "default-editor", "namespace": "agency-health"}]
