@@ -16,7 +16,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from nuri.errors import DataError
+from nuri.data.records import CandidateRecord, read_jsonl
 
 
 def add_arguments(parser) -> None:
@@ -32,24 +32,7 @@ def item_key(prompt: str, answers: list[str]) -> str:
 
 
 def _read_items(path: Path) -> list[dict]:
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    items = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path}:{n}: invalid JSON ({e.msg})") from None
-            answers = obj.get("answers") if isinstance(obj, dict) else None
-            if not isinstance(obj, dict) or not isinstance(obj.get("prompt"), str) or \
-                    not isinstance(answers, list) or len(answers) < 2 or \
-                    not all(isinstance(a, str) and a.strip() for a in answers):
-                raise DataError(f"{path}:{n}: need prompt and at least 2 non-empty answers")
-            items.append(obj)
-    return items
+    return [r.model_dump() for r in read_jsonl(path, CandidateRecord, allow_empty=True)]
 
 
 def _done(path: Path) -> set[str]:

@@ -33,19 +33,33 @@ class SftRecord(_Record):
     category: str = "domain"
 
 
-class PreferenceRecord(_Record):
-    """A prompt, several answers, and the one a person chose."""
+class CandidateRecord(BaseModel):
+    """A prompt and several answers for a person to choose from (`nuri label` input).
+    Extra fields are kept: they travel with the choice into the preference set."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     prompt: str = Field(min_length=1)
     answers: list[str] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _answers_not_empty(self):
+        if any(not a.strip() for a in self.answers):
+            raise ValueError("answers must not be empty")
+        return self
+
+
+class PreferenceRecord(CandidateRecord):
+    """A prompt, several answers, and the one a person chose."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
     chosen: int = Field(ge=0)
 
     @model_validator(mode="after")
     def _chosen_in_range(self):
         if self.chosen >= len(self.answers):
             raise ValueError(f"chosen={self.chosen} but only {len(self.answers)} answers")
-        if any(not a.strip() for a in self.answers):
-            raise ValueError("answers must not be empty")
         return self
 
     def pairs(self) -> list[tuple[str, str]]:
