@@ -8,6 +8,8 @@ from pathlib import Path
 
 import torch
 
+from nuri.model.tokenizer import document_stream
+
 
 def chat_text(tokenizer, prompt: str, answer: str | None = None, system: str = "") -> str:
     messages = [{"role": "system", "content": system}] if system else []
@@ -52,10 +54,7 @@ def pairwise_accuracy(model, tokenizer, pairs_path: Path, system: str = "", max_
 def perplexity(model, tokenizer, texts: list[str], block: int = 256, batch_size: int = 8) -> float:
     """Token-level perplexity over the texts packed into blocks (as in pretraining)."""
     model.eval()
-    ids: list[int] = []
-    for t in texts:
-        ids.extend(tokenizer(t, add_special_tokens=False)["input_ids"])
-        ids.append(tokenizer.eos_token_id)
+    ids = document_stream(tokenizer, texts)
     blocks = [ids[i:i + block] for i in range(0, len(ids) - 1, block)]
     blocks = [b for b in blocks if len(b) > 1]
     total_loss, total_tokens = 0.0, 0

@@ -38,3 +38,13 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, min_frequency: int = 
     return PreTrainedTokenizerFast(
         tokenizer_object=tok, bos_token=BOS, eos_token=EOS, pad_token=PAD,
         chat_template=CHAT_TEMPLATE, padding_side="right", model_max_length=100_000)
+
+
+def document_stream(tokenizer, texts: list[str]) -> list[int]:
+    """Token ids of the documents back to back, each ending with EOS: the stream that
+    pretraining cuts into blocks and evaluation scores the same way."""
+    ids: list[int] = []
+    for doc in tokenizer(list(texts), add_special_tokens=False)["input_ids"] if texts else []:
+        ids.extend(doc)
+        ids.append(tokenizer.eos_token_id)
+    return ids

@@ -14,10 +14,9 @@ def pack(tokenizer, texts: list[str], block: int):
     """Concatenates token ids (each document ends with EOS) and cuts full blocks."""
     from datasets import Dataset
 
-    ids: list[int] = []
-    for t in texts:
-        ids.extend(tokenizer(t, add_special_tokens=False)["input_ids"])
-        ids.append(tokenizer.eos_token_id)
+    from nuri.model.tokenizer import document_stream
+
+    ids = document_stream(tokenizer, texts)
     n = len(ids) // block
     blocks = [ids[i * block:(i + 1) * block] for i in range(n)]
     return Dataset.from_dict({"input_ids": blocks, "labels": blocks})
