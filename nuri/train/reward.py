@@ -27,7 +27,7 @@ def pairs_dataset(path: Path, system_prompt: str = ""):
 def reward_loop(cfg: dict) -> None:
     started = time.time()
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, set_seed
     from trl import RewardConfig, RewardTrainer
 
     from nuri.evaluation.scoring import pairwise_accuracy
@@ -37,6 +37,9 @@ def reward_loop(cfg: dict) -> None:
     stage = config.stages.reward
     data = Path(cfg["data_dir"])
     tokenizer = AutoTokenizer.from_pretrained(cfg["model_dir"])
+    # The scalar head is freshly initialised here, before the Trainer seeds anything:
+    # seed first, or two runs of the same data give different reward models.
+    set_seed(config.runtime.seed)
     model = AutoModelForSequenceClassification.from_pretrained(
         cfg["model_dir"], num_labels=1, dtype=torch.float32)
     model.config.pad_token_id = tokenizer.pad_token_id
