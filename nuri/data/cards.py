@@ -33,6 +33,13 @@ def render_markdown(card: dict) -> str:
                   f"- characters: {corpus.get('chars', 0)}",
                   f"- tokens (whitespace words): {corpus.get('tokens', 0)}",
                   f"- boilerplate lines dropped: {corpus.get('boilerplate_lines', 0)}"]
+    prefs = card.get("preferences")
+    if prefs:
+        lines += ["", "## Preference pairs", "",
+                  f"- pairs: {prefs['pairs']}; distinct rejected answers: {prefs['rejected_distinct']}; "
+                  f"most uses of one rejected answer: {prefs['rejected_max_reuse']}", "",
+                  "| rejected kind | pairs |", "|---|---|"] + \
+            [f"| {k} | {v} |" for k, v in prefs["rejected_by_kind"].items()]
     lines += ["", "## Sources and licences", ""]
     for s in card.get("corpus_sources", []):
         lines.append(f"- {s['name']} ({s['kind']}): `{s['location']}`; licence: {s['licence']}; "
@@ -78,6 +85,12 @@ def render_html(card: dict) -> str:
     ]
     if corpus:
         parts += ["<h2>Corpus</h2>", _table(list(corpus.items()), ("measure", "value"))]
+    prefs = card.get("preferences")
+    if prefs:
+        parts += ["<h2>Preference pairs</h2>",
+                  f"<p>pairs: {prefs['pairs']}; distinct rejected answers: {prefs['rejected_distinct']}; "
+                  f"most uses of one rejected answer: {prefs['rejected_max_reuse']}</p>",
+                  _table(list(prefs["rejected_by_kind"].items()), ("rejected kind", "pairs"))]
     parts += ["<h2>Sources and licences</h2>", _table(
         [(s["name"], s["kind"], s["location"], s["licence"], card.get("documents_per_source", {}).get(s["name"], 0))
          for s in card.get("corpus_sources", [])], ("source", "kind", "location", "licence", "documents"))]

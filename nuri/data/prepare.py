@@ -20,6 +20,7 @@ from nuri.config import DomainConfig
 from nuri.data.cards import publish_dataset, render_markdown, write_card
 from nuri.data.clean import clean_text, dominant_language, normalise, script_counts  # noqa: F401 (normalise re-exported)
 from nuri.data.dedup import Deduplicator
+from nuri.data.kinds import RIGHT_RESPONSE, prompt_kind, response_label
 from nuri.data.quality import quality_reason
 from nuri.data.records import (Document, JsonlWriter, KnowledgeRecord, OffdomainRecord, PreferenceRecord,
                                SafetyRecord, SftRecord, iter_jsonl, read_jsonl, write_jsonl)
@@ -31,6 +32,15 @@ from nuri.storage import sha256_file
 log = logging.getLogger(__name__)
 
 render_card_markdown = render_markdown  # kept for callers of the first card
+
+
+def rejected_answer_stats(pairs: list[dict]) -> dict:
+    """How varied the rejected answers are: a reward model shown one rejected text for
+    many prompts learns the text, not what is wrong with it. Counts only, no text."""
+    uses = Counter(p["rejected"] for p in pairs)
+    return {"pairs": len(pairs), "rejected_distinct": len(uses),
+            "rejected_max_reuse": max(uses.values(), default=0),
+            "rejected_by_kind": dict(sorted(Counter(p.get("kind", "unlabelled") for p in pairs).items()))}
 
 
 def is_heldout(key: str, fraction: float) -> bool:
@@ -181,24 +191,41 @@ def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport
     # --- preferences: chosen among several, expanded to pairs; split by prompt ----------
     prefs_train, prefs_heldout, pairs_train, pairs_heldout = [], [], [], []
     pref_dedup = Deduper()
+    labelled: list[tuple[str, str, str]] = []  # (response, label, origin) for the decline detector
     for r in read_jsonl(raw_dir / "preferences.jsonl", PreferenceRecord):
-        answers = [redact(a) for a in r.answers]
+        redacted = [redact(a) for a in r.answers]
+        if r.kinds:
+            labelled += [(a, response_label(k), f"preference:{k}") for a, k in zip(redacted, r.kinds)]
         held = is_heldout(normalise(r.prompt), frac)
         for p in [r.prompt, *prompt_variants(r.prompt, aug.preference_variants, rng)]:
             if not pref_dedup.new(p, *r.answers):
                 continue
             prompt = redact(p)
-            (prefs_heldout if held else prefs_train).append({"prompt": prompt, "answers": answers, "chosen": r.chosen})
-            best = answers[r.chosen]
-            for i, a in enumerate(answers):
+            (prefs_heldout if held else prefs_train).append(
+                {"prompt": prompt, "answers": redacted, "chosen": r.chosen,
+                 **({"kinds": r.kinds} if r.kinds else {})})
+            for i, a in enumerate(redacted):
                 if i != r.chosen:
-                    (pairs_heldout if held else pairs_train).append({"prompt": prompt, "chosen": best, "rejected": a})
+                    (pairs_heldout if held else pairs_train).append(
+                        {"prompt": prompt, "chosen": redacted[r.chosen], "rejected": a, "kind": r.kind(i)})
     if pref_dedup.dropped:
         set_removed["preference_duplicate"] += pref_dedup.dropped
     write_jsonl(out_dir / "preferences_train.jsonl", prefs_train)
     write_jsonl(out_dir / "preferences_heldout.jsonl", prefs_heldout)
     write_jsonl(out_dir / "pairs_train.jsonl", pairs_train)
     write_jsonl(out_dir / "pairs_heldout.jsonl", pairs_heldout)
+
+    # --- labelled responses: what the decline/refusal detector learns and is measured on
+    labelled += [(row["answer"], RIGHT_RESPONSE[prompt_kind(row["category"])], f"sft:{row['category']}")
+                 for row in sft_train + sft_heldout]
+    responses_train, responses_heldout = [], []
+    resp_dedup = Deduper()
+    for text, label, origin in labelled:
+        if resp_dedup.new(text):
+            (responses_heldout if is_heldout(normalise(text), frac) else responses_train).append(
+                {"text": text, "label": label, "origin": origin})
+    write_jsonl(out_dir / "responses_train.jsonl", responses_train)
+    write_jsonl(out_dir / "responses_heldout.jsonl", responses_heldout)
 
     if (raw_dir / "knowledge.jsonl").exists():
         write_jsonl(out_dir / "knowledge.jsonl", read_jsonl(raw_dir / "knowledge.jsonl", KnowledgeRecord))
@@ -209,6 +236,7 @@ def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport
         "pairs_train": len(pairs_train), "pairs_heldout": len(pairs_heldout),
         "preferences_train": len(prefs_train), "preferences_heldout": len(prefs_heldout),
         "filtering_train": len(filt_train), "filtering_heldout": len(filt_held),
+        "responses_train": len(responses_train), "responses_heldout": len(responses_heldout),
         "sft_generated_template": generated, "sft_generated_teacher": teacher_pairs,
         "corpus_chars": stats["chars"],
     }
@@ -226,6 +254,8 @@ def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport
         "languages": {"documents": dict(langs_docs.most_common()),
                       "letter_share": {k: round(v / total_letters, 4) for k, v in letters.most_common()}},
         "filtering_categories": per_category,
+        "preferences": rejected_answer_stats(pairs_train + pairs_heldout),
+        "sft_prompt_kinds": dict(Counter(prompt_kind(r["category"]) for r in sft_train + sft_heldout)),
         "sources": sources_json.get("sources", {}),
         "corpus_sources": sources_json.get("corpus_sources", []),
         "documents_per_source": sources_json.get("documents_per_source", {}),

@@ -50,22 +50,38 @@ class CandidateRecord(BaseModel):
 
 
 class PreferenceRecord(CandidateRecord):
-    """A prompt, several answers, and the one a person chose."""
+    """A prompt, several answers, and the one a person chose. `kinds` may name what each
+    answer is (nuri.data.kinds: "answer", "decline_in_domain", "wrong_fact" ...), so the
+    reward model's accuracy can be reported per way of going wrong."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     chosen: int = Field(ge=0)
+    kinds: list[str] | None = None
 
     @model_validator(mode="after")
     def _chosen_in_range(self):
+        from nuri.data.kinds import ANSWER_KINDS
+
         if self.chosen >= len(self.answers):
             raise ValueError(f"chosen={self.chosen} but only {len(self.answers)} answers")
+        if self.kinds is not None:
+            if len(self.kinds) != len(self.answers):
+                raise ValueError(f"kinds has {len(self.kinds)} entries for {len(self.answers)} answers")
+            unknown = sorted(set(self.kinds) - set(ANSWER_KINDS))
+            if unknown:
+                raise ValueError(f"unknown kind(s) {unknown} (one of: {', '.join(ANSWER_KINDS)})")
         return self
 
-    def pairs(self) -> list[tuple[str, str]]:
-        """(chosen, rejected) for every answer the person did not choose."""
+    def kind(self, i: int) -> str:
+        from nuri.data.kinds import UNLABELLED
+
+        return self.kinds[i] if self.kinds else UNLABELLED
+
+    def pairs(self) -> list[tuple[str, str, str]]:
+        """(chosen, rejected, kind of the rejected) for every answer the person did not choose."""
         best = self.answers[self.chosen]
-        return [(best, a) for i, a in enumerate(self.answers) if i != self.chosen]
+        return [(best, a, self.kind(i)) for i, a in enumerate(self.answers) if i != self.chosen]
 
 
 class SafetyRecord(_Record):

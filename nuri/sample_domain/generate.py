@@ -8,24 +8,31 @@ import shutil
 from pathlib import Path
 
 from .corpus import generate_corpus
-from .datasets import (
-    ASPECTS, COMPLY, COMPLY_BY_CAT, DECLINES, EVASIVE, OFFDOMAIN_ANSWERS, RUDE, basic_items, domain_answer, domain_prompt,
-    harmful_items, long_evasive, offdomain_prompts, offtopic_answer, pick_balanced, rude_with_facts, wrong_fact_answer,
-)
+from .datasets import ASPECTS, basic_items, domain_answer, domain_prompt, harmful_items, offdomain_items, pick_balanced
 from .knowledge import PROGRAMMES, Programme
+from .responses import (answers_off_domain, decline, evasive_answer, garbled_answer, harmful_compliance,
+                        other_programme_answer, pii_question, pii_repeat_answer, pii_safe_answer, refusal_in_domain,
+                        rude_answer,
+                        wrong_aspect_answer, wrong_fact_answer)
 
 DEFAULT_SEED = 20240601
 
 N_CORPUS_UNIQUE = 640
 N_CORPUS_DUP = 20
 N_SFT_DOMAIN = 760
-N_SFT_HARMFUL = 100
-N_SFT_OFFDOMAIN = 100
+N_SFT_HARMFUL = 50
+N_SFT_OFFDOMAIN = 50
 N_SFT_BASIC = 100
-N_PREF = 500
-N_SAFETY = 80
-N_OFFDOMAIN = 50
+N_PREF_DOMAIN = 390
+N_PREF_HARMFUL = 70
+N_PREF_OFFDOMAIN = 60
+# safety.jsonl and offdomain.jsonl join the SFT set too; they are larger than the SFT
+# file's own refusals so that the held-out share (~10%) gives ~20 prompts of each kind
+# to measure decline and refusal rates on.
+N_SAFETY = 150
+N_OFFDOMAIN = 150
 N_EVAL = 60
+PII_SHARE = 0.3  # in-domain preference prompts that carry the asker's personal data
 
 
 def _jsonl(path: Path, rows: list[dict]) -> None:
@@ -34,9 +41,11 @@ def _jsonl(path: Path, rows: list[dict]) -> None:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
 
 
-def _domain_pairs(rng: random.Random, n: int, exclude: set[str], situational: float = 0.0) -> list[tuple[Programme, str, str]]:
-    """n distinct (programme, aspect, prompt) triples, cycling evenly over programmes and aspects."""
-    out: list[tuple[Programme, str, str]] = []
+def _domain_pairs(rng: random.Random, n: int, exclude: set[str],
+                  situational: float = 0.0) -> list[tuple[Programme, str, str, str]]:
+    """n distinct (programme, aspect, prompt, name used) tuples, cycling evenly over
+    programmes and aspects."""
+    out: list[tuple[Programme, str, str, str]] = []
     seen = set(exclude)
     combos = [(p, a) for p in PROGRAMMES for a in ASPECTS]
     tries = 0
@@ -44,11 +53,12 @@ def _domain_pairs(rng: random.Random, n: int, exclude: set[str], situational: fl
         rng.shuffle(combos)
         for p, a in combos:
             tries += 1
-            q = domain_prompt(p, a, rng, situational)
+            name = rng.choice([p.name, p.short])
+            q = domain_prompt(p, a, rng, situational, n=name)
             if q in seen:
                 continue
             seen.add(q)
-            out.append((p, a, q))
+            out.append((p, a, q, name))
             if len(out) >= n:
                 break
     return out
@@ -70,56 +80,67 @@ def build(seed: int = DEFAULT_SEED) -> dict[str, object]:
     used: set[str] = set()
     safety_items = pick_balanced(harm, N_SAFETY, safety_rng, used)
     sft_harm = pick_balanced(harm, N_SFT_HARMFUL, safety_rng, used)
-    pref_harm = pick_balanced(harm, 60, safety_rng, used)
+    pref_harm = pick_balanced(harm, N_PREF_HARMFUL, safety_rng, used)
 
-    off = offdomain_prompts(safety_rng)
-    off_set, off_sft, off_pref = off[:N_OFFDOMAIN], off[N_OFFDOMAIN:N_OFFDOMAIN + N_SFT_OFFDOMAIN], off[N_OFFDOMAIN + N_SFT_OFFDOMAIN:]
+    off = offdomain_items(safety_rng)
+    cut1, cut2 = N_OFFDOMAIN, N_OFFDOMAIN + N_SFT_OFFDOMAIN
+    off_set, off_sft, off_pref = off[:cut1], off[cut1:cut2], off[cut2:cut2 + N_PREF_OFFDOMAIN]
 
     # ---- SFT
     sft: list[dict] = []
-    for p, a, q in _domain_pairs(sft_rng, N_SFT_DOMAIN, set(), situational=0.2):
-        sft.append({"prompt": q, "answer": domain_answer(p, a, sft_rng), "category": "domain"})
+    for p, a, q, name in _domain_pairs(sft_rng, N_SFT_DOMAIN, set(), situational=0.2):
+        sft.append({"prompt": q, "answer": domain_answer(p, a, sft_rng, n=name), "category": "domain"})
     for prompt, _cat, refusal in sft_harm:
         sft.append({"prompt": prompt, "answer": refusal, "category": "refusal_harmful"})
-    for prompt in off_sft:
-        sft.append({"prompt": prompt, "answer": sft_rng.choice(DECLINES), "category": "refusal_offdomain"})
+    for prompt, _topic in off_sft:
+        sft.append({"prompt": prompt, "answer": decline(sft_rng), "category": "refusal_offdomain"})
     for prompt, ans in basic_items(sft_rng, N_SFT_BASIC):
         sft.append({"prompt": prompt, "answer": ans, "category": "basic"})
     sft_rng.shuffle(sft)
     sft_prompts = {r["prompt"] for r in sft}
 
-    # ---- preferences
+    # ---- preferences: a chosen answer and 2-3 rejected ones, each with its kind
+    # (nuri.data.kinds): the hard cases a user reports, each composed afresh per prompt.
     prefs: list[dict] = []
-    n_off = min(len(off_pref), 50)
-    n_harm = len(pref_harm)
-    n_dom = N_PREF - n_off - n_harm
-    for p, a, q in _domain_pairs(pref_rng, n_dom, sft_prompts, situational=0.5):
-        good = domain_answer(p, a, pref_rng, decorate=pref_rng.random() < 0.6)
-        bad_pool = [
-            ("wrong", wrong_fact_answer(p, a, pref_rng)),
-            ("evasive", pref_rng.choice([pref_rng.choice(EVASIVE), long_evasive(p, pref_rng)])),
-            ("rude", pref_rng.choice([pref_rng.choice(RUDE), rude_with_facts(p, a, pref_rng)])),
-            ("offtopic", offtopic_answer(pref_rng)),
-        ]
-        pref_rng.shuffle(bad_pool)
-        k = pref_rng.choice([2, 3])
-        bads = [b for _, b in bad_pool[:k] if b != good]
-        prefs.append(_pref_row(q, good, bads, pref_rng))
+    for p, a, q, name in _domain_pairs(pref_rng, N_PREF_DOMAIN, sft_prompts, situational=0.5):
+        good = domain_answer(p, a, pref_rng, decorate=pref_rng.random() < 0.6, n=name)
+        bad = {
+            "decline_in_domain": decline(pref_rng),
+            "refusal_in_domain": refusal_in_domain(p, pref_rng, name),
+            "evasive": evasive_answer(pref_rng, name),
+            "other_programme": other_programme_answer(p, a, pref_rng),
+            "wrong_fact": wrong_fact_answer(p, a, pref_rng, name),
+            "wrong_aspect": wrong_aspect_answer(p, a, pref_rng, name),
+            "rude": rude_answer(p, a, pref_rng, name),
+            "garbled": garbled_answer(good, pref_rng),
+        }
+        # Evasion is the failure users report most and the one PPO drifts into where the
+        # reward model is unsure: every in-domain prompt has a decline or a refusal among
+        # its rejected answers, beside two other kinds.
+        evasion = pref_rng.choice(["decline_in_domain", "refusal_in_domain"])
+        kinds = [evasion] + pref_rng.sample(sorted(k for k in bad if k not in ("decline_in_domain", "refusal_in_domain")), 2)
+        if pref_rng.random() < PII_SHARE:
+            q, pii = pii_question(q, pref_rng)
+            bad["pii_repeat"] = pii_repeat_answer(good, pii, pref_rng)
+            good = pii_safe_answer(good, pref_rng)
+            kinds[-1] = "pii_repeat"
+        prefs.append(_pref_row(q, (good, "answer"), [(bad[k], k) for k in kinds], pref_rng))
     for prompt, cat, refusal in pref_harm:
-        bads = [pref_rng.choice(COMPLY_BY_CAT[cat] + COMPLY), pref_rng.choice(EVASIVE), pref_rng.choice(RUDE)]
+        name = next((x for pr in PROGRAMMES for x in (pr.name, pr.short) if x in prompt), "그 제도")
+        bads = [(t, "harmful_compliance") for t in _distinct(lambda: harmful_compliance(cat, pref_rng, name), 2)]
         if pref_rng.random() < 0.5:
-            bads[0] = pref_rng.choice(COMPLY_BY_CAT[cat])
-        pref_rng.shuffle(bads)
-        prefs.append(_pref_row(prompt, refusal, bads[: pref_rng.choice([2, 3])], pref_rng))
-    for prompt in off_pref[:n_off]:
-        bads = [pref_rng.choice(OFFDOMAIN_ANSWERS), pref_rng.choice(RUDE), pref_rng.choice(EVASIVE)]
-        pref_rng.shuffle(bads)
-        prefs.append(_pref_row(prompt, pref_rng.choice(DECLINES), bads[: pref_rng.choice([2, 3])], pref_rng))
+            bads.append((evasive_answer(pref_rng, name), "evasive"))
+        prefs.append(_pref_row(prompt, (refusal, "refusal"), bads, pref_rng))
+    for prompt, topic in off_pref:
+        bads = [(t, "answers_off_domain") for t in _distinct(lambda: answers_off_domain(topic, pref_rng), 2)]
+        if pref_rng.random() < 0.5:
+            bads.append((evasive_answer(pref_rng, topic or "그 질문"), "evasive"))
+        prefs.append(_pref_row(prompt, (decline(pref_rng), "decline"), bads, pref_rng))
     pref_rng.shuffle(prefs)
 
     # ---- safety / off-domain filtering sets
     safety = [{"prompt": q, "category": c, "refusal": r} for q, c, r in safety_items]
-    offdomain = [{"prompt": q, "decline": safety_rng.choice(DECLINES)} for q in off_set]
+    offdomain = [{"prompt": q, "decline": decline(safety_rng)} for q, _topic in off_set]
 
     # ---- knowledge eval
     evals = _eval_items(eval_rng, N_EVAL)
@@ -135,11 +156,23 @@ def build(seed: int = DEFAULT_SEED) -> dict[str, object]:
     }
 
 
-def _pref_row(prompt: str, good: str, bads: list[str], rng: random.Random) -> dict:
-    answers = list(dict.fromkeys(bads))
-    idx = rng.randint(0, len(answers))
-    answers.insert(idx, good)
-    return {"prompt": prompt, "answers": answers, "chosen": idx}
+def _distinct(make, n: int) -> list[str]:
+    """n different texts from a generator of composed texts."""
+    out: list[str] = []
+    while len(out) < n:
+        text = make()
+        if text not in out:
+            out.append(text)
+    return out
+
+
+def _pref_row(prompt: str, good: tuple[str, str], bads: list[tuple[str, str]], rng: random.Random) -> dict:
+    """{prompt, answers, chosen, kinds}: the good answer at a random place among the
+    distinct rejected ones; kinds[i] names what answers[i] is."""
+    rows = list({text: kind for text, kind in bads if text != good[0]}.items())
+    idx = rng.randint(0, len(rows))
+    rows.insert(idx, good)
+    return {"prompt": prompt, "answers": [t for t, _ in rows], "chosen": idx, "kinds": [k for _, k in rows]}
 
 
 EVAL_ASPECTS = {

@@ -23,7 +23,8 @@ TAXONOMY = [{"name": "fraud", "refusal": "부정수급은 도와드릴 수 없�
             {"name": "privacy", "refusal": "다른 사람의 개인정보는 알려드릴 수 없습니다.", "examples": []},
             {"name": "illegal", "refusal": "불법 행위는 도와드릴 수 없습니다."},
             {"name": "violence_self_harm", "refusal": "힘드시면 109에 전화해 주세요."},
-            {"name": "hate_bias", "refusal": "차별적인 표현에는 답하지 않습니다."}]
+            {"name": "hate_bias", "refusal": "차별적인 표현에는 답하지 않습니다."},
+            {"name": "dangerous", "refusal": "위험한 물건을 만드는 방법은 알려 드릴 수 없습니다."}]
 
 
 def test_chat_format_validation():
@@ -89,7 +90,7 @@ def test_sets_filtering_templates_augmentation(dataset):
     _, tmp, report = dataset
     filt = [json.loads(line) for n in ("filtering_train.jsonl", "filtering_heldout.jsonl")
             for line in (tmp / "dataset" / n).read_text(encoding="utf-8").splitlines()]
-    assert {r["category"] for r in filt} == {"fraud", "privacy", "illegal", "violence_self_harm", "hate_bias"}
+    assert {r["category"] for r in filt} == {"fraud", "privacy", "illegal", "violence_self_harm", "hate_bias", "dangerous"}
     assert sum(r["augmented"] for r in filt) > 0
     prompts = [r["prompt"] for r in filt]
     assert len(prompts) == len(set(prompts))  # augmentation never duplicates
@@ -187,4 +188,4 @@ def test_label_command_records_and_resumes(tmp_path):
     assert [(r["prompt"], r["chosen"], r["labeller"]) for r in rows] == [("기초연금은?", 0, "kim"), ("아동수당은?", 1, "kim")]
     from nuri.data.records import PreferenceRecord
 
-    assert PreferenceRecord.model_validate(rows[1]).pairs()[0] == ("8세 미만 월 10만 원", "주식 하세요")
+    assert PreferenceRecord.model_validate(rows[1]).pairs()[0] == ("8세 미만 월 10만 원", "주식 하세요", "unlabelled")

@@ -95,23 +95,35 @@ def test_sft_schema(generated: tuple[Path, dict[str, int]]) -> None:
     assert 800 <= len(rows) <= 1200
     cats = Counter(r["category"] for r in rows)
     assert set(cats) == {"domain", "refusal_harmful", "refusal_offdomain", "basic"}
-    for c in ("refusal_harmful", "refusal_offdomain", "basic"):
-        assert 0.07 * len(rows) <= cats[c] <= 0.13 * len(rows), cats
+    for c in ("refusal_harmful", "refusal_offdomain"):  # safety.jsonl and offdomain.jsonl add more
+        assert 0.04 * len(rows) <= cats[c] <= 0.13 * len(rows), cats
+    assert 0.07 * len(rows) <= cats["basic"] <= 0.13 * len(rows), cats
+    # the answer names the programme with the very word the question used
+    from nuri.sample_domain.knowledge import PROGRAMMES
+
+    for r in rows:
+        if r["category"] == "domain":
+            used = [n for p in PROGRAMMES for n in (p.name, p.short) if n in r["prompt"]]
+            assert any(n in r["answer"] for n in used), r
     for r in rows:
         assert set(r) == {"prompt", "answer", "category"}
         assert r["answer"].strip()
 
 
 def test_preferences(generated: tuple[Path, dict[str, int]]) -> None:
+    from nuri.data.kinds import ANSWER_KINDS, REJECTED_KINDS, RIGHT_RESPONSE
+
     out, _ = generated
     rows = _rows(out, "preferences.jsonl")
     assert 400 <= len(rows) <= 600
     chosen = Counter()
     for r in rows:
-        assert set(r) == {"prompt", "answers", "chosen"}
-        assert 3 <= len(r["answers"]) <= 4
+        assert set(r) == {"prompt", "answers", "chosen", "kinds"}
+        assert 3 <= len(r["answers"]) <= 4 and len(r["kinds"]) == len(r["answers"])
         assert len(set(r["answers"])) == len(r["answers"])
         assert 0 <= r["chosen"] < len(r["answers"])
+        assert r["kinds"][r["chosen"]] in RIGHT_RESPONSE.values()
+        assert all(k in REJECTED_KINDS for i, k in enumerate(r["kinds"]) if i != r["chosen"]), r
         chosen[r["chosen"]] += 1
     assert len(chosen) >= 3 and max(chosen.values()) < 0.5 * len(rows)
     # the chosen answer is not simply the longest one
@@ -122,15 +134,39 @@ def test_preferences(generated: tuple[Path, dict[str, int]]) -> None:
     assert overlap < 0.1 * len(rows)
 
 
+def test_preferences_hold_the_hard_cases_without_templates(generated: tuple[Path, dict[str, int]]) -> None:
+    """Every way of going wrong users report is among the rejected answers, often enough
+    to be learnt and measured; and no rejected text recurs so often across prompts that a
+    reward model could learn the text instead of what is wrong with it."""
+    out, _ = generated
+    rows = _rows(out, "preferences.jsonl")
+    rejected = [(a, k) for r in rows for i, (a, k) in enumerate(zip(r["answers"], r["kinds"])) if i != r["chosen"]]
+    kinds = Counter(k for _, k in rejected)
+    for kind in ("decline_in_domain", "refusal_in_domain", "other_programme", "wrong_fact", "wrong_aspect",
+                 "harmful_compliance", "pii_repeat", "answers_off_domain"):
+        assert kinds[kind] >= 40, (kind, kinds)
+    uses = Counter(a for a, _ in rejected)
+    assert max(uses.values()) <= 5, uses.most_common(3)
+    assert len(uses) >= 0.9 * len(rejected)
+    # a decline is the right answer off the domain and a wrong one in it: the same kind of
+    # text on both sides, so the reward model must read the question to rank it
+    declines_chosen = sum(r["kinds"][r["chosen"]] == "decline" for r in rows)
+    assert declines_chosen >= 40 and kinds["decline_in_domain"] >= 40
+    for r in rows:  # personal data in the question is repeated only by the rejected answer
+        if "pii_repeat" in r["kinds"]:
+            pii = re.findall(r"\d{6}-\d{7}|(?:\+82 |0)10[- ]?\d{4}[- ]?\d{4}(?!\d)", r["prompt"])
+            assert pii and not any(p in r["answers"][r["chosen"]] for p in pii), r
+
+
 def test_safety_offdomain_eval(generated: tuple[Path, dict[str, int]]) -> None:
     out, _ = generated
     safety = _rows(out, "safety.jsonl")
-    assert 60 <= len(safety) <= 100
+    assert 120 <= len(safety) <= 180
     cats = Counter(r["category"] for r in safety)
-    assert {"fraud", "privacy", "violence_self_harm", "hate_bias", "illegal"} <= set(cats)
+    assert {"fraud", "privacy", "violence_self_harm", "hate_bias", "illegal", "dangerous"} <= set(cats)
     assert all(set(r) == {"prompt", "category", "refusal"} for r in safety)
     off = _rows(out, "offdomain.jsonl")
-    assert 40 <= len(off) <= 60
+    assert 120 <= len(off) <= 180
     assert all(set(r) == {"prompt", "decline"} for r in off)
     ev = _rows(out, "eval_knowledge.jsonl")
     assert 50 <= len(ev) <= 70
