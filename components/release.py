@@ -26,11 +26,12 @@ def register(domain_config: str, model: dsl.Input[dsl.Model], dataset: dsl.Input
 
 
 @dsl.component(base_image=DEFAULT_IMAGE, install_kfp_package=False)
-def selftest(domain_config: str, release: dsl.Input[dsl.Artifact], report: dsl.Output[dsl.Artifact],
-             metrics: dsl.Output[dsl.Metrics]):
-    """Serves the release on loopback, asks one question, checks the answer, promotes."""
+def selftest(domain_config: str, release: dsl.Input[dsl.Artifact], dataset: dsl.Input[dsl.Dataset],
+             report: dsl.Output[dsl.Artifact], metrics: dsl.Output[dsl.Metrics]):
+    """Serves the release on loopback, asks in-domain, off-domain and harmful questions,
+    checks the answers, promotes."""
     from nuri.kfp_outputs import log_metrics
     from nuri.stages import selftest_stage, setup_logging
 
     setup_logging()
-    log_metrics(metrics, selftest_stage(domain_config, release.path, report.path))
+    log_metrics(metrics, selftest_stage(domain_config, release.path, report.path, dataset.path))

@@ -20,22 +20,41 @@ STAGE_METRICS: dict[str, dict[str, str]] = {
     },
     "reward": {
         "heldout_accuracy": "share of held-out pairs where chosen scores above rejected",
+        "heldout_accuracy_worst_behaviour_kind": "the lowest held-out accuracy over kinds of rejected answer "
+                                                 "that differ in behaviour (decline, refusal, compliance, "
+                                                 "garbling, personal data...; kinds with >= 8 held-out pairs)",
+        "heldout_accuracy_fact_kinds": "held-out accuracy on rejected answers with wrong facts (another "
+                                       "programme, a wrong number, another aspect)",
         "train_loss_drop": "relative fall of the pairwise loss",
     },
     "ppo": {
         "kl": "mean KL(policy || reference) per sequence at the end of PPO",
-        "reward_gain": "mean reward of PPO samples minus SFT samples, on training prompts",
+        "reward_gain": "mean reward of the policy's answers minus the SFT model's, on the same 64 "
+                       "training prompts (greedy answers, paired)",
     },
     "release": {
         "perplexity_base": "held-out perplexity of the base model",
         "perplexity_pretrain": "held-out perplexity after continued pretraining",
         "perplexity_sft": "held-out perplexity of the SFT model",
         "perplexity_ppo": "held-out perplexity of the PPO policy",
-        "reward_accuracy": "reward-model accuracy on held-out preference pairs",
-        "ppo_reward_gain": "mean reward of PPO answers minus SFT answers, held-out prompts",
         "knowledge_accuracy": "multiple-choice domain-knowledge accuracy of the PPO policy",
-        "answer_diversity_ppo": "distinct PPO answers / held-out prompts (low: reward hacking)",
-        "answer_diversity_sft": "distinct SFT answers / held-out prompts",
+        **{f"{stem}_{m}": f"{what} share of held-out {kind.replace('_', '-')} prompts, {m.upper()} model"
+           for m in ("sft", "ppo") for stem, kind, what in (
+               ("answer_rate", "in_domain", "answered (not declined)"),
+               ("decline_rate", "off_domain", "declined"),
+               ("refusal_rate", "harmful", "refused"))},
+        "answer_diversity_ppo": "distinct PPO answers / held-out in-domain prompts (low: reward hacking)",
+        "answer_diversity_sft": "distinct SFT answers / held-out in-domain prompts",
+        "reward_sft": "mean reward of SFT answers on held-out prompts",
+        "reward_ppo": "mean reward of PPO answers on held-out prompts",
+        "ppo_reward_gain": "mean reward of PPO answers minus SFT answers, held-out prompts",
+        "ppo_answer_rate_change": "PPO minus SFT in-domain answer rate (below 0: PPO evades more)",
+        "ppo_decline_rate_change": "PPO minus SFT off-domain decline rate (below 0: PPO answers off-domain)",
+        "ppo_refusal_rate_change": "PPO minus SFT harmful refusal rate (below 0: PPO complies more)",
+        "ppo_diversity_ratio": "PPO answer diversity / SFT answer diversity (below 1: PPO collapses)",
+        "detector_macro_f1": "macro F1 of the decline/refusal detector on held-out labelled responses",
+        "detector_non_answer_precision": "precision of the detector's 'not an answer' on held-out responses",
+        "detector_non_answer_recall": "recall of the detector's 'not an answer' on held-out responses",
     },
 }
 

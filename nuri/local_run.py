@@ -105,17 +105,21 @@ def run_local(config: DomainConfig, *, root: Path, run_id: str | None = None) ->
     (out / "summary.json").write_text(result.to_json())
     from nuri.summary import render_html
 
-    text = format_summary(result, config)
+    text = format_summary(result, config).split("\n")
+    footer = text[next((i for i, line in enumerate(text) if line.startswith("total wall time")), 0):]
     (out / "summary.html").write_text(render_html(
-        reports, f"Nuri run {run_id}: {config.name} ({status})", text.split("\n")[-8:]), encoding="utf-8")
+        reports, f"Nuri run {run_id}: {config.name} ({status})", footer), encoding="utf-8")
     return result
 
 
 def format_summary(result: RunResult, config: DomainConfig) -> str:
-    from nuri.summary import render_table
+    from nuri.summary import render_behaviour, render_table
 
     lines = ["", f"Nuri run {result.run_id} — domain {config.name} — {result.status.upper()}", "",
              render_table(result.reports), ""]
+    behaviour = render_behaviour(result.reports.get("evaluate"))
+    if behaviour:
+        lines += [behaviour, ""]
     kfp_overhead = max(0.0, result.wall_s - result.stage_seconds)
     lines.append(f"total wall time {result.wall_s:.1f} s; stages {result.stage_seconds:.1f} s; "
                  f"platform overhead: Ray start {result.ray_start_s:.1f} s, Ray Train worker-group starts "
@@ -127,9 +131,11 @@ def format_summary(result: RunResult, config: DomainConfig) -> str:
     else:
         lines.append("released: nothing (a gate failed or a stage errored)")
     st = result.reports.get("selftest")
-    if st and st.get("answer") is not None:
-        lines.append(f"served over HTTP — Q: {st['question']}")
-        lines.append(f"                  A: {st['answer']}")
+    if st and st.get("asked"):
+        lines.append("served over HTTP:")
+        for a in st["asked"]:
+            lines.append(f"  {a['kind']:<10} Q: {a['question']}")
+            lines.append(f"  {a.get('label', ''):<10} A: {a['answer']}")
     if result.error:
         lines.append(f"error: {result.error}")
     if result.run_dir:

@@ -222,9 +222,11 @@ def register_stage(config_json: str, model_dir: str, report_dirs: dict[str, str]
     return report
 
 
-def selftest_stage(config_json: str, release_dir: str, report_dir: str) -> dict:
-    """Serves the published release on loopback, asks one question, checks the answer,
-    stops the server, and promotes the release when the check passes."""
+def selftest_stage(config_json: str, release_dir: str, report_dir: str, dataset_dir: str | None = None) -> dict:
+    """Serves the published release on loopback, asks the configured questions, checks
+    the answers (with the evaluation's decline/refusal detector, fit on the dataset's
+    labelled responses, when the dataset is given), stops the server, and promotes the
+    release when every check passes."""
     import tempfile
 
     from nuri.release import Release, fetch_release, promote
@@ -234,17 +236,23 @@ def selftest_stage(config_json: str, release_dir: str, report_dir: str) -> dict:
     config = DomainConfig.from_json(config_json)
     info = json.loads((Path(release_dir) / "release.json").read_text())
     with stage_report("selftest", report_dir) as report, tempfile.TemporaryDirectory() as cache:
+        detector = None
+        if dataset_dir is not None:
+            from nuri.evaluation.evaluate import train_detector
+
+            detector, _ = train_detector(Path(dataset_dir), config.runtime.seed)
         release, local = fetch_release(config.storage.uri, info["domain"], info["version"], Path(cache))
-        result = selftest(local / "model", release.name, config.serving)
+        result = selftest(local / "model", release.name, config.serving, detector)
         report["metrics"] = {k: result[k] for k in ("latency_s", "completion_tokens", "tokens_per_second",
                                                     "hangul_chars")}
         report["question"] = result["question"]
         report["answer"] = result["answer"]
+        report["asked"] = result["asked"]
         report["release"] = release.name
         if not result["passed"]:
             report["gate"] = {"stage": "selftest", "passed": False, "failures": result["failures"], "criteria": []}
             raise GateFailed(f"serving self-test of {release.name}: {'; '.join(result['failures'])}")
         report["gate"] = {"stage": "selftest", "passed": True, "failures": [], "criteria": result["checks"]}
         promote(open_storage(config.storage.uri), Release(info["domain"], info["version"], release.uri),
-                {k: v for k, v in result.items() if k != "answer"})
+                {k: v for k, v in result.items() if k not in ("answer", "asked")})
     return report

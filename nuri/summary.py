@@ -33,21 +33,63 @@ def key_metrics(stage: str, m: dict) -> str:
         return f"loss {_f(m.get('train_loss_first'))}->{_f(m.get('train_loss_last'))}, " \
                f"held-out {_f(m.get('eval_loss_before'))}->{_f(m.get('eval_loss'))}{speed}"
     if stage == "reward":
-        return f"held-out pair accuracy {_f(m.get('heldout_accuracy'))}, loss " \
+        return f"held-out pair accuracy {_f(m.get('heldout_accuracy'))} (worst behaviour kind " \
+               f"{_f(m.get('heldout_accuracy_worst_behaviour_kind'))}, facts " \
+               f"{_f(m.get('heldout_accuracy_fact_kinds'))}), loss " \
                f"{_f(m.get('train_loss_first'))}->{_f(m.get('train_loss_last'))}"
     if stage == "ppo":
-        return f"{m.get('iterations')} iters, reward {_f(m.get('reward_first'))}->{_f(m.get('reward_last'))}, " \
-               f"KL {_f(m.get('kl'))}"
+        return f"{m.get('iterations')} iters, batch reward {_f(m.get('reward_first'))}->{_f(m.get('reward_last'))}, " \
+               f"gain over SFT {_f(m.get('reward_gain'))}, KL {_f(m.get('kl'))}"
     if stage == "evaluate":
         ppl = "/".join(_f(m.get(f"perplexity_{k}"), 4) for k in ("base", "pretrain", "sft", "ppo"))
-        return f"ppl base/cpt/sft/ppo {ppl}; RM acc {_f(m.get('reward_accuracy'))}; " \
-               f"reward sft {_f(m.get('reward_sft'))} ppo {_f(m.get('reward_ppo'))}; " \
-               f"knowledge {_f(m.get('knowledge_accuracy'))}; distinct answers ppo {_f(m.get('answer_diversity_ppo'))}"
+        return f"ppl base/cpt/sft/ppo {ppl}; knowledge {_f(m.get('knowledge_accuracy'))}; " \
+               f"detector F1 {_f(m.get('detector_macro_f1'))}; behaviour below"
     if stage == "selftest":
         return f"{_f(m.get('latency_s'))} s, {_f(m.get('tokens_per_second'))} tok/s"
     if stage == "register":
         return ""
     return ", ".join(f"{k}={_f(v)}" for k, v in list(m.items())[:4])
+
+
+# (label, metric stem, prompt count key): the behaviour rows, SFT beside PPO.
+BEHAVIOUR_ROWS = [
+    ("in-domain questions answered", "answer_rate", "prompts_in_domain"),
+    ("off-domain questions declined", "decline_rate", "prompts_off_domain"),
+    ("harmful requests refused", "refusal_rate", "prompts_harmful"),
+    ("distinct in-domain answers", "answer_diversity", "prompts_in_domain"),
+    ("mean reward (reward model)", "reward", None),
+]
+
+
+def behaviour_rows(m: dict) -> list[tuple[str, str, str, str]]:
+    """(what, held-out prompts, SFT, PPO) for the evaluation's behaviour metrics."""
+    if "answer_rate_sft" not in m:
+        return []
+    return [(label, str(int(m[n])) if n and n in m else "", _f(m.get(f"{stem}_sft")), _f(m.get(f"{stem}_ppo")))
+            for label, stem, n in BEHAVIOUR_ROWS]
+
+
+def render_behaviour(report: dict | None, samples_per_kind: int = 1) -> str:
+    """The behaviour table and a few sample answers, under the stage table."""
+    if not report:
+        return ""
+    rows = behaviour_rows(report.get("metrics", {}))
+    if not rows:
+        return ""
+    head = ("behaviour on held-out prompts", "prompts", "SFT", "PPO")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [head, *rows]]
+    lines.insert(1, "-" * (sum(widths) + 6))
+    shown: dict[str, int] = {}
+    for s in report.get("samples", []):
+        if shown.get(s["kind"], 0) >= samples_per_kind:
+            continue
+        shown[s["kind"]] = shown.get(s["kind"], 0) + 1
+        lines.append(f"{s['kind']}: {s['prompt'][:70]}")
+        for model in ("sft", "ppo"):
+            if model in s:
+                lines.append(f"    {model} [{s.get(model + '_label', '?')}] {s[model][:110]}")
+    return "\n".join(lines)
 
 
 def gate_text(report: dict) -> str:
@@ -105,9 +147,22 @@ def render_html(reports: dict[str, dict], title: str, footer_lines: list[str]) -
                 data = base64.b64encode(path.read_bytes()).decode()
                 images.append(f"<figure><img src='data:image/png;base64,{data}'><figcaption>{stage}</figcaption></figure>")
     footer = "".join(f"<p>{html.escape(line)}</p>" for line in footer_lines)
+    evaluation = reports.get("evaluate") or {}
+    behaviour = ""
+    rows_b = behaviour_rows(evaluation.get("metrics", {}))
+    if rows_b:
+        behaviour = "<h2>Behaviour on held-out prompts</h2><table><tr><th></th><th>prompts</th><th>SFT</th>" \
+                    "<th>PPO</th></tr>" + "".join(
+                        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows_b) + \
+                    "</table><h2>Sample answers</h2><table><tr><th>kind</th><th>prompt</th><th>SFT</th>" \
+                    "<th>PPO</th></tr>" + "".join(
+                        f"<tr><td>{html.escape(x['kind'])}</td><td>{html.escape(x['prompt'])}</td>"
+                        f"<td>[{html.escape(x.get('sft_label', ''))}] {html.escape(x.get('sft', ''))}</td>"
+                        f"<td>[{html.escape(x.get('ppo_label', ''))}] {html.escape(x.get('ppo', ''))}</td></tr>"
+                        for x in evaluation.get("samples", [])) + "</table>"
     return f"""<!doctype html><html lang="ko"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:14px}}.pass{{color:#176b2c}}
 .fail{{color:#b00020;font-weight:bold}}figure{{display:inline-block;margin:8px}}img{{max-width:520px}}</style>
 </head><body><h1>{html.escape(title)}</h1><table><tr><th>stage</th><th>wall s</th><th>key metrics</th>
-<th>gate</th></tr>{''.join(rows)}</table>{footer}{''.join(images)}</body></html>"""
+<th>gate</th></tr>{''.join(rows)}</table>{behaviour}{footer}{''.join(images)}</body></html>"""

@@ -100,8 +100,8 @@ def _steps(domain_config, run_id, cluster: ClusterConfig, *, submit_only: bool) 
             pretrain_report=pretrain.outputs["report"], sft_report=sft.outputs["report"],
             reward_report=reward.outputs["report"], ppo_report=ppo.outputs["report"],
             evaluate_report=evaluate.outputs["report"]).set_display_name("register-release")
-        selftest = c.selftest(domain_config=domain_config,
-                              release=register.outputs["release"]).set_display_name("serving-selftest")
+        selftest = c.selftest(domain_config=domain_config, release=register.outputs["release"],
+                              dataset=data).set_display_name("serving-selftest")
         tasks += [register, selftest]
         register.set_caching_options(False)
         selftest.set_caching_options(False)

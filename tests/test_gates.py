@@ -7,10 +7,10 @@ def test_gate_passes_when_all_criteria_hold():
 
 
 def test_gate_reports_each_failure():
-    d = evaluate_gate("release", [Criterion("perplexity_ppo", max=50), Criterion("reward_accuracy", min=0.9)],
-                      {"perplexity_ppo": 80.0, "reward_accuracy": 0.7})
+    d = evaluate_gate("release", [Criterion("perplexity_ppo", max=50), Criterion("knowledge_accuracy", min=0.9)],
+                      {"perplexity_ppo": 80.0, "knowledge_accuracy": 0.7})
     assert not d.passed
-    assert d.failures == ["perplexity_ppo=80 > max 50", "reward_accuracy=0.7 < min 0.9"]
+    assert d.failures == ["perplexity_ppo=80 > max 50", "knowledge_accuracy=0.7 < min 0.9"]
 
 
 def test_unmeasured_and_nan_metrics_never_pass():

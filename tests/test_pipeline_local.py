@@ -39,7 +39,7 @@ def test_pipeline_releases_and_serves(tmp_path):
     assert lineage["data"]["files_sha256"]["corpus_train.jsonl"]
     assert set(lineage["checkpoints"]) == {"pretrain", "sft", "reward", "ppo"}
     assert all(Path(p).is_dir() for p in lineage["checkpoints"].values())
-    assert lineage["evaluation"]["reward_accuracy"] > 0.5
+    assert 0 <= lineage["evaluation"]["answer_rate_ppo"] <= 1 and lineage["evaluation"]["detector_macro_f1"] >= 0.8
     assert lineage["gates"]["evaluate"]["passed"] is True
     assert (release / "model" / "model.safetensors").exists() and (release / "RELEASE.json").exists()
     promoted = json.loads((tmp_path / "storage" / "releases" / "welfare" / "PROMOTED.json").read_text())
@@ -49,15 +49,21 @@ def test_pipeline_releases_and_serves(tmp_path):
     assert summary["status"] == "succeeded" and summary["release"] == "welfare-v0001"
     evaluation = summary["reports"]["evaluate"]["metrics"]
     assert evaluation["perplexity_pretrain"] < evaluation["perplexity_base"]
+    # behaviour for SFT and PPO side by side, with sample answers, in the table and the page
+    assert "in-domain questions answered" in out and "off-domain questions declined" in out
+    assert all(f"{m}_{p}" in evaluation for m in ("answer_rate", "decline_rate", "refusal_rate")
+               for p in ("sft", "ppo"))
+    page = (tmp_path / "runs" / "runs" / "test" / "summary.html").read_text(encoding="utf-8")
+    assert "Behaviour on held-out prompts" in page and "Sample answers" in page
     assert (Path(summary["reports"]["evaluate"]["report_dir"]) / "evaluation.png").exists()
 
 
 def test_impossible_release_gate_stops_the_release(tmp_path):
-    overrides = deep_merge(TINY_OVERRIDES, {"gates": {"release": [{"metric": "reward_accuracy", "min": 1.01}]}})
+    overrides = deep_merge(TINY_OVERRIDES, {"gates": {"release": [{"metric": "answer_rate_ppo", "min": 1.01}]}})
     domain = write_domain(tmp_path, overrides)
     proc = nuri_run(domain, tmp_path / "runs")
     assert proc.returncode == 3, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "GATE_FAILED" in proc.stdout
-    assert "FAIL: reward_accuracy=" in proc.stdout and "< min 1.01" in proc.stdout
+    assert "FAIL: answer_rate_ppo=" in proc.stdout and "< min 1.01" in proc.stdout
     assert "released: nothing" in proc.stdout
     assert not (tmp_path / "storage" / "releases").exists()

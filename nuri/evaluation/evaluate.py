@@ -1,6 +1,9 @@
-"""The evaluation stage: held-out perplexity of every model along the chain, reward-model
-accuracy on held-out pairs, reward of PPO vs SFT answers on held-out prompts, and
-multiple-choice domain knowledge."""
+"""The evaluation stage: held-out perplexity of every model along the chain; what the
+SFT and PPO models do on held-out in-domain, off-domain and harmful prompts (answer,
+decline and refusal rates judged by a trained detector whose own precision and recall
+are measured, answer diversity, mean reward), PPO against SFT on each; and
+multiple-choice domain knowledge. The reward model's pairwise accuracy is gated where
+it is trained (the reward stage) and not measured again here."""
 
 from __future__ import annotations
 
@@ -12,14 +15,32 @@ import torch
 
 from nuri.config import DomainConfig
 from nuri.data.records import Document, KnowledgeRecord, SftRecord, read_jsonl
-from nuri.evaluation.scoring import (choice_accuracy, generate_answers, pairwise_accuracy, perplexity,
-                                     reward_scores)
+from nuri.evaluation.behaviour import (RATES, behaviour_prompts, behaviour_rates, ppo_against_sft,
+                                       sample_answers)
+from nuri.evaluation.response_kind import LabelledResponse, ResponseKindDetector
+from nuri.evaluation.scoring import choice_accuracy, generate_answers, perplexity, reward_scores
 
 log = logging.getLogger(__name__)
+
+POLICIES = ("sft", "ppo")
 
 
 def _mean(xs: list[float]) -> float:
     return sum(xs) / len(xs) if xs else float("nan")
+
+
+def labelled_responses(path: Path) -> list[LabelledResponse]:
+    return [LabelledResponse(r["text"], r["label"])
+            for r in (json.loads(line) for line in path.open(encoding="utf-8") if line.strip())]
+
+
+def train_detector(data_dir: Path, seed: int) -> tuple[ResponseKindDetector, dict]:
+    """The decline/refusal detector, fit on the dataset's labelled responses, with its
+    quality on the held-out ones."""
+    detector = ResponseKindDetector.fit(labelled_responses(data_dir / "responses_train.jsonl"), seed=seed)
+    heldout = data_dir / "responses_heldout.jsonl"
+    quality = detector.quality(labelled_responses(heldout)) if heldout.exists() else {}
+    return detector, quality
 
 
 def evaluate(config: DomainConfig, data_dir: Path, models: dict[str, Path], reward_dir: Path,
@@ -40,26 +61,35 @@ def evaluate(config: DomainConfig, data_dir: Path, models: dict[str, Path], rewa
         metrics[f"perplexity_{name}"] = perplexity(model, tok, texts, block)
         log.info("held-out perplexity %s: %.2f", name, metrics[f"perplexity_{name}"])
 
+    # --- behaviour on held-out prompts -----------------------------------------------
+    detector, quality = train_detector(data_dir, config.runtime.seed)
+    metrics["detector_macro_f1"] = quality.get("macro_f1", float("nan"))
+    metrics["detector_non_answer_precision"] = quality.get("non_answer", {}).get("precision", float("nan"))
+    metrics["detector_non_answer_recall"] = quality.get("non_answer", {}).get("recall", float("nan"))
+    prompts = behaviour_prompts(read_jsonl(data_dir / "sft_heldout.jsonl", SftRecord), ev.behaviour_prompts)
+    for kind in RATES:
+        metrics[f"prompts_{kind}"] = sum(p.kind == kind for p in prompts)
+
     rm_tok = AutoTokenizer.from_pretrained(reward_dir)
     rm = AutoModelForSequenceClassification.from_pretrained(reward_dir, num_labels=1, dtype=torch.float32)
     rm.config.pad_token_id = rm_tok.pad_token_id
     max_len = config.stages.reward.max_length
-    metrics["reward_accuracy"] = pairwise_accuracy(rm, rm_tok, data_dir / "pairs_heldout.jsonl", system, max_len)
-
-    heldout = [r for r in read_jsonl(data_dir / "sft_heldout.jsonl", SftRecord)]
-    prompts = [r.prompt for r in heldout][: ev.reward_prompts]
-    answers = {}
-    for name in ("sft", "ppo"):
+    asked = [p.prompt for p in prompts]
+    answers, labels = {}, {}
+    for name in POLICIES:
         model, tok = loaded[name]
-        answers[name] = generate_answers(model, tok, prompts, system, ev.max_new_tokens)
-        scores = reward_scores(rm, rm_tok, prompts, answers[name], system, max_len)
-        metrics[f"reward_{name}"] = _mean(scores)
-        # A policy that answers every prompt alike has found a way to please the reward
-        # model, not the user (reward hacking / mode collapse): measured, and gateable.
-        metrics[f"answer_diversity_{name}"] = len(set(answers[name])) / max(len(answers[name]), 1)
-    metrics["ppo_reward_gain"] = metrics["reward_ppo"] - metrics["reward_sft"]
-    reference = [r.answer for r in heldout][: ev.reward_prompts]
-    metrics["reward_reference"] = _mean(reward_scores(rm, rm_tok, prompts, reference, system, max_len))
+        answers[name] = generate_answers(model, tok, asked, system, ev.max_new_tokens)
+        labels[name] = detector.predict(answers[name])
+        metrics.update(behaviour_rates(prompts, answers[name], labels[name], name))
+        metrics[f"reward_{name}"] = _mean(reward_scores(rm, rm_tok, asked, answers[name], system, max_len))
+    metrics["reward_reference"] = _mean(reward_scores(rm, rm_tok, asked, [p.reference for p in prompts],
+                                                      system, max_len))
+    metrics.update(ppo_against_sft(metrics))
+    for name in POLICIES:
+        log.info("%s on held-out prompts: answered %.2f, declined off-domain %.2f, refused harmful %.2f, "
+                 "distinct answers %.2f, reward %.3f", name, metrics[f"answer_rate_{name}"],
+                 metrics[f"decline_rate_{name}"], metrics[f"refusal_rate_{name}"],
+                 metrics[f"answer_diversity_{name}"], metrics[f"reward_{name}"])
 
     knowledge = data_dir / "knowledge.jsonl"
     if knowledge.exists():
@@ -70,15 +100,15 @@ def evaluate(config: DomainConfig, data_dir: Path, models: dict[str, Path], rewa
                 model, tok, items, system)
         metrics["knowledge_chance"] = _mean([1 / len(i["choices"]) for i in items])
     metrics["heldout_docs"] = len(texts)
-    metrics["reward_prompts"] = len(prompts)
 
-    samples = [{"prompt": p, "sft": s, "ppo": q} for p, s, q in zip(prompts, answers["sft"], answers["ppo"])][:3]
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "answers.json").write_text(json.dumps(
-        [{"prompt": p, "reference": r, "sft": s, "ppo": q}
-         for p, r, s, q in zip(prompts, reference, answers["sft"], answers["ppo"])], ensure_ascii=False, indent=2))
+        [{"kind": p.kind, "prompt": p.prompt, "reference": p.reference,
+          **{m: answers[m][i] for m in POLICIES}, **{f"{m}_label": labels[m][i] for m in POLICIES}}
+         for i, p in enumerate(prompts)], ensure_ascii=False, indent=2))
+    (out_dir / "detector.json").write_text(json.dumps(quality, indent=2))
     plot_evaluation(metrics, out_dir / "evaluation.png", config.name)
-    return metrics, samples
+    return metrics, sample_answers(prompts, answers, labels)
 
 
 def plot_evaluation(metrics: dict, path: Path, domain: str) -> None:
@@ -87,14 +117,24 @@ def plot_evaluation(metrics: dict, path: Path, domain: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.4))
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(13, 3.6))
     names = [k.removeprefix("perplexity_") for k in metrics if k.startswith("perplexity_")]
     a.bar(names, [metrics[f"perplexity_{n}"] for n in names], color="#4c72b0")
     a.set_yscale("log")
     a.set_title("held-out perplexity (lower is better)")
+    stems = [stem for stem, _ in RATES.values()] + ["answer_diversity"]
+    x = range(len(stems))
+    for i, (name, colour) in enumerate(zip(POLICIES, ("#8172b3", "#dd8452"))):
+        b.bar([j + i * 0.4 for j in x], [metrics.get(f"{s}_{name}", 0) for s in stems], 0.4, label=name,
+              color=colour)
+    b.set_xticks([j + 0.2 for j in x], ["in-domain\nanswered", "off-domain\ndeclined", "harmful\nrefused",
+                                          "distinct\nanswers"])
+    b.set_ylim(0, 1.05)
+    b.legend()
+    b.set_title("behaviour on held-out prompts (higher is better)")
     keys = [k for k in ("reward_sft", "reward_ppo", "reward_reference") if k in metrics]
-    b.bar([k.removeprefix("reward_") for k in keys], [metrics[k] for k in keys], color="#55a868")
-    b.set_title(f"mean reward on held-out prompts (RM acc {metrics['reward_accuracy']:.2f})")
+    c.bar([k.removeprefix("reward_") for k in keys], [metrics[k] for k in keys], color="#55a868")
+    c.set_title("mean reward on held-out prompts")
     fig.suptitle(f"{domain}: evaluation")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

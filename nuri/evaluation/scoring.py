@@ -39,15 +39,23 @@ def reward_scores(model, tokenizer, prompts: list[str], answers: list[str], syst
     return scores
 
 
-def pairwise_accuracy(model, tokenizer, pairs_path: Path, system: str = "", max_length: int = 256) -> float:
-    """Share of (chosen, rejected) pairs where the reward model scores chosen higher."""
+def pairwise_accuracy(model, tokenizer, pairs_path: Path, system: str = "",
+                      max_length: int = 256) -> tuple[float, dict[str, tuple[float, int]]]:
+    """Share of (chosen, rejected) pairs where the reward model scores chosen higher, in
+    all and per kind of rejected answer: {kind: (accuracy, pairs)}."""
+    from nuri.data.kinds import UNLABELLED
+
     rows = [json.loads(line) for line in Path(pairs_path).open(encoding="utf-8") if line.strip()]
     if not rows:
-        return float("nan")
+        return float("nan"), {}
     prompts = [r["prompt"] for r in rows]
     chosen = reward_scores(model, tokenizer, prompts, [r["chosen"] for r in rows], system, max_length)
     rejected = reward_scores(model, tokenizer, prompts, [r["rejected"] for r in rows], system, max_length)
-    return sum(c > r for c, r in zip(chosen, rejected)) / len(rows)
+    right = [c > r for c, r in zip(chosen, rejected)]
+    by_kind: dict[str, list[bool]] = {}
+    for row, ok in zip(rows, right):
+        by_kind.setdefault(row.get("kind", UNLABELLED), []).append(ok)
+    return sum(right) / len(rows), {k: (sum(v) / len(v), len(v)) for k, v in sorted(by_kind.items())}
 
 
 @torch.no_grad()
@@ -99,23 +107,43 @@ def generate_answers(model, tokenizer, prompts: list[str], system: str = "", max
     return [a.strip() for a in answers]
 
 
+def paired_reward_gain(policy, reference, reward_model, tokenizer, prompts: list[str], system: str = "",
+                       max_new_tokens: int = 32, max_length: int = 256) -> dict[str, float]:
+    """The reward of the policy's greedy answers minus the reference's, on the same
+    prompts: paired, so the prompts' own spread cancels out (training batches differ in
+    their prompts, and their mean reward moves by more than a cautious policy gains)."""
+    ours = reward_scores(reward_model, tokenizer, prompts,
+                         generate_answers(policy, tokenizer, prompts, system, max_new_tokens), system, max_length)
+    theirs = reward_scores(reward_model, tokenizer, prompts,
+                           generate_answers(reference, tokenizer, prompts, system, max_new_tokens), system, max_length)
+    n = max(len(prompts), 1)
+    return {"reward_policy": sum(ours) / n, "reward_reference_policy": sum(theirs) / n,
+            "reward_gain": (sum(ours) - sum(theirs)) / n}
+
+
 @torch.no_grad()
 def choice_accuracy(model, tokenizer, items: list[dict], system: str = "") -> float:
     """Multiple-choice accuracy: the choice with the highest mean log-likelihood as the
-    answer to the question wins."""
+    answer to the question wins. An item's choices are scored in one padded batch."""
     model.eval()
     correct = 0
-    for item in items:
-        prefix = chat_text(tokenizer, item["question"], None, system)
-        prefix_ids = tokenizer(prefix, add_special_tokens=False)["input_ids"]
-        scores = []
-        for choice in item["choices"]:
-            ids = tokenizer(prefix + choice, add_special_tokens=False)["input_ids"]
-            inp = torch.tensor([ids], device=model.device)
-            logits = model(input_ids=inp).logits[0, :-1].float()
-            logp = torch.log_softmax(logits, -1)
-            target = inp[0, 1:]
-            token_lp = logp.gather(1, target[:, None])[:, 0][len(prefix_ids) - 1:]
-            scores.append(float(token_lp.mean()) if len(token_lp) else -1e9)
-        correct += int(max(range(len(scores)), key=scores.__getitem__) == item["answer"])
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "right"  # choices start right after the shared prefix
+    try:
+        for item in items:
+            prefix = chat_text(tokenizer, item["question"], None, system)
+            start = len(tokenizer(prefix, add_special_tokens=False)["input_ids"])
+            enc = tokenizer([prefix + c for c in item["choices"]], return_tensors="pt", padding=True,
+                            add_special_tokens=False)
+            ids, mask = enc["input_ids"].to(model.device), enc["attention_mask"].to(model.device)
+            logp = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits[:, :-1].float(), -1)
+            token_lp = logp.gather(2, ids[:, 1:, None])[..., 0]
+            scored = mask[:, 1:].clone()
+            scored[:, : start - 1] = 0  # only the choice's own tokens count
+            counts = scored.sum(1)
+            means = (token_lp * scored).sum(1) / counts.clamp(min=1)
+            means[counts == 0] = -1e9
+            correct += int(int(means.argmax()) == item["answer"])
+    finally:
+        tokenizer.padding_side = side
     return correct / len(items) if items else float("nan")
