@@ -36,6 +36,9 @@ def chain(tmp_path_factory):
             "ppo": training_stage("ppo", cfg, "t", {"policy_dir": d["sft"], "reward_dir": d["rm"]}, d["data"],
                                   d["ppo"], tmp / "r-ppo"),
         }
+        # PPO again from the same inputs and seed: the same model, byte for byte.
+        reports["ppo_again"] = training_stage("ppo", cfg, "t-again", {"policy_dir": d["sft"], "reward_dir": d["rm"]},
+                                              d["data"], str(tmp / "ppo-again"), tmp / "r-ppo-again")
         # SFT with LoRA adapters instead of full fine-tuning (merged into the saved model).
         lora = config.model_copy(update={
             "stages": config.stages.model_copy(update={"sft": config.stages.sft.model_copy(
@@ -81,14 +84,29 @@ def test_reward_model_ranks_heldout_pairs_above_chance(chain):
     assert m["heldout_accuracy"] > 0.6, m
 
 
-def test_ppo_moves_the_policy_within_a_kl_budget(chain):
+def test_ppo_raises_the_reward_within_a_kl_budget(chain):
     m = chain["reports"]["ppo"]["metrics"]
     assert m["iterations"] >= 4 and m["episodes"] >= 32
     assert 0 < m["kl"] < 50, m
+    assert m["reward_last"] > m["reward_first"], m  # the reward it optimises rose
     sft = load_file(Path(chain["dirs"]["sft"]) / "model.safetensors")
     ppo = load_file(Path(chain["dirs"]["ppo"]) / "model.safetensors")
     changed = sum(not torch.equal(sft[k], ppo[k]) for k in sft)
     assert changed > len(sft) // 2
+
+
+def test_one_seed_gives_one_ppo_model(chain):
+    again = chain["reports"]["ppo_again"]["metrics"]
+    assert again["reward_last"] == chain["reports"]["ppo"]["metrics"]["reward_last"]
+    first = (Path(chain["dirs"]["ppo"]) / "model.safetensors").read_bytes()
+    assert (Path(chain["tmp"]) / "ppo-again" / "model.safetensors").read_bytes() == first
+
+
+def test_reward_accuracy_is_reported_per_rejected_kind(chain):
+    m = chain["reports"]["reward"]["metrics"]
+    kinds = {k.removeprefix("heldout_accuracy_") for k in m if k.startswith("heldout_accuracy_")}
+    assert {"decline_in_domain", "wrong_fact", "harmful_compliance", "answers_off_domain"} <= kinds, kinds
+    assert 0 <= m["heldout_accuracy_worst_behaviour_kind"] <= 1 and 0 <= m["heldout_accuracy_fact_kinds"] <= 1
 
 
 def test_checkpoints_go_to_storage(chain):

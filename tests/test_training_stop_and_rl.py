@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from nuri.config import load_domain_config
-from nuri.stages import base_model_stage, ingest_stage, prepare_stage, training_stage
+from nuri.errors import GateFailed
+from nuri.stages import base_model_stage, ingest_stage, prepare_stage, read_report, training_stage
 from nuri_testing import TINY_OVERRIDES, deep_merge, write_domain
 
 pytestmark = pytest.mark.slow
@@ -55,6 +56,14 @@ def run(tmp_path_factory):
         grpo = load_domain_config(write_domain(tmp, deep_merge(OVERRIDES, {"stages": {"ppo": {
             "algorithm": "grpo", "num_generations": 4, "batch_size": 8}}}), name="grpo.yaml"))
         reports["grpo"] = stage("ppo", rl_inputs, "grpo", grpo.to_json())
+        # Without a KL penalty TRL logs no KL: the KL gate must fail, not see a 0.0.
+        no_kl = load_domain_config(write_domain(tmp, deep_merge(OVERRIDES, {
+            "stages": {"ppo": {"algorithm": "rloo", "num_generations": 4, "batch_size": 8, "kl_coef": 0.0,
+                               "kl_budget": None, "total_episodes": 16}},
+            "gates": {"ppo": [{"metric": "kl", "max": 20.0}]}}), name="nokl.yaml"))
+        with pytest.raises(GateFailed, match="kl=nan"):
+            stage("ppo", rl_inputs, "rloo-nokl", no_kl.to_json())
+        reports["rloo_nokl"] = read_report(tmp / "r-rloo-nokl")
     return reports, tmp
 
 
@@ -86,7 +95,14 @@ def test_kl_budget_stops_ppo(run):
 
 def test_grpo_runs_with_the_reward_model_and_stops_on_the_kl_budget(run):
     report = run[0]["grpo"]
-    assert report["status"] == "ok" and report["stop_reason"] in ("kl_budget", "max_steps"), report
+    assert report["status"] == "ok" and report["stop_reason"] == "kl_budget", report
+    assert report["metrics"]["iterations"] < 8  # 64 episodes / 8 per step: stopped before the budget
+    assert report["metrics"]["kl"] > 1.0e-6
     assert report["metrics"]["iterations"] >= 1 and report["metrics"]["reward_first"] == report["metrics"]["reward_first"]
     assert (run[1] / "grpo" / "model.safetensors").exists()
     assert Path(run[1] / "r-grpo" / "curves.png").exists()
+
+
+def test_an_unlogged_kl_fails_the_kl_gate(run):
+    report = run[0]["rloo_nokl"]
+    assert report["status"] == "gate_failed" and report["gate"]["failures"] == ["kl=nan"], report

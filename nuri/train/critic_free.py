@@ -25,7 +25,8 @@ def critic_free_loop(cfg: dict) -> None:
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
     from nuri.train.hf import scratch_dir
-    from nuri.train.ppo import kl_budget_callback
+    from nuri.evaluation.scoring import paired_reward_gain
+    from nuri.train.ppo import gain_prompts, kl_budget_callback
     from nuri.train.precision import trainer_precision_args
     from nuri.train.stopping import StopRecorder
     from nuri.train.worker import report_final
@@ -75,12 +76,17 @@ def critic_free_loop(cfg: dict) -> None:
         "episodes": episodes,
         "reward_first": sum(scores[:quarter]) / quarter if scores else float("nan"),
         "reward_last": sum(scores[-quarter:]) / quarter if scores else float("nan"),
-        "kl": kls[-1] if kls else 0.0,
+        # Not logged (kl_coef 0: TRL computes no KL) means not measured: NaN, which fails
+        # any KL gate, rather than a 0.0 that would pass every one.
+        "kl": kls[-1] if kls else float("nan"),
         "train_seconds": train_seconds,
         "episodes_per_second": episodes / train_seconds if train_seconds else float("nan"),
         "prompts": len(train_ds),
     }
-    metrics["reward_gain"] = metrics["reward_last"] - metrics["reward_first"]
+    reference = AutoModelForCausalLM.from_pretrained(cfg["policy_dir"], dtype=torch.float32)
+    metrics.update(paired_reward_gain(trainer.model, reference, reward, tokenizer, gain_prompts(prompts),
+                                      config.serving.system_prompt, stage.response_length,
+                                      config.stages.reward.max_length))
     metrics.update(recorder.final(trainer.state.global_step, steps))
 
     def save(dest: Path) -> None:

@@ -9,7 +9,14 @@ truncation), tested upstream. TRL's GRPO/RLOO (critic-free, still maintained) ar
 config line away (`stages.ppo.algorithm: grpo|rloo`, nuri.train.critic_free); PPO
 stays the default, as the recipe asks.
 PPOTrainer has no resume-from-checkpoint: after a worker failure Ray restarts this
-stage from its inputs (it is the shortest stage)."""
+stage from its inputs (it is the shortest stage).
+
+Against reward hacking (a policy that pleases the reward model, not the user) the
+settings that matter are the library's own: `kl_coef` with `kl_estimator: k3` (the KL
+penalty to the frozen SFT reference), `whiten_rewards` (the penalty's weight does not
+depend on the reward model's score scale) and a small `learning_rate`; the sample
+domain's YAML records what each prevented. The stage's `reward_gain` compares the
+policy with SFT on the same training prompts, since batch means move with their prompts."""
 
 from __future__ import annotations
 
@@ -20,6 +27,16 @@ from pathlib import Path
 from nuri.config import DomainConfig
 from nuri.data.records import SftRecord, read_jsonl
 from nuri.train.metrics import series
+
+
+# Training prompts the policy and its SFT start answer again after RL, for the stage's
+# reward_gain: a fixed, spread-out sample, the same for every run of the stage.
+GAIN_PROMPTS = 64
+
+
+def gain_prompts(prompts: list[str]) -> list[str]:
+    step = max(1, len(prompts) // GAIN_PROMPTS)
+    return sorted(prompts)[::step][:GAIN_PROMPTS]
 
 
 def prompt_dataset(tokenizer, prompts: list[str], system: str, max_prompt_length: int):
@@ -72,9 +89,10 @@ def ppo_loop(cfg: dict) -> None:
         return critic_free_loop(cfg)
     started = time.time()
     import torch
-    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer, set_seed
     from trl.experimental.ppo import PPOConfig, PPOTrainer
 
+    from nuri.evaluation.scoring import paired_reward_gain
     from nuri.train.hf import scratch_dir
     from nuri.train.precision import trainer_precision_args
     from nuri.train.worker import report_final
@@ -103,6 +121,8 @@ def ppo_loop(cfg: dict) -> None:
         output_dir=scratch_dir(), per_device_train_batch_size=per_device, gradient_accumulation_steps=1,
         num_mini_batches=stage.mini_batches, num_ppo_epochs=stage.ppo_epochs,
         total_episodes=stage.total_episodes, learning_rate=stage.learning_rate, kl_coef=stage.kl_coef,
+        kl_estimator=stage.kl_estimator, whiten_rewards=stage.whiten_rewards,
+        missing_eos_penalty=stage.missing_eos_penalty,
         response_length=stage.response_length, temperature=stage.temperature, stop_token="eos",
         local_rollout_forward_batch_size=per_device, num_sample_generations=0, report_to=[],
         logging_steps=1, save_strategy="no", seed=config.runtime.seed, gradient_checkpointing=False,
@@ -110,6 +130,10 @@ def ppo_loop(cfg: dict) -> None:
         **trainer_precision_args(cfg["precision"]))
     from nuri.train.stopping import StopRecorder
 
+    # PPOTrainer seeds torch only, yet shuffles each iteration's mini-batches with the
+    # global NumPy generator (np.random.permutation); unseeded, two runs of the same
+    # seed diverged after the first update. set_seed covers random, NumPy and torch.
+    set_seed(config.runtime.seed)
     recorder = StopRecorder()
     trainer = PPOTrainer(args=args, processing_class=tokenizer, model=policy, ref_model=reference,
                          reward_model=reward, train_dataset=train_ds, value_model=value,
@@ -134,7 +158,9 @@ def ppo_loop(cfg: dict) -> None:
         "episodes_per_second": trainer.state.episode / train_seconds if train_seconds else float("nan"),
         "prompts": len(train_ds),
     }
-    metrics["reward_gain"] = metrics["reward_last"] - metrics["reward_first"]
+    metrics.update(paired_reward_gain(trainer.policy_model, reference, reward, tokenizer, gain_prompts(prompts),
+                                      config.serving.system_prompt, stage.response_length,
+                                      config.stages.reward.max_length))
     metrics.update(recorder.final(len(scores), args.num_total_batches))
 
     def save(dest: Path) -> None:

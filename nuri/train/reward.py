@@ -10,6 +10,11 @@ from pathlib import Path
 from nuri.config import DomainConfig
 
 
+# Kinds with fewer held-out pairs than this are reported but not counted in the worst
+# kind: one pair more or less would swing it by an eighth or more.
+MIN_PAIRS_PER_KIND = 8
+
+
 def pairs_dataset(path: Path, system_prompt: str = ""):
     from datasets import Dataset
 
@@ -30,6 +35,7 @@ def reward_loop(cfg: dict) -> None:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, set_seed
     from trl import RewardConfig, RewardTrainer
 
+    from nuri.data.kinds import FACT_KINDS, UNLABELLED
     from nuri.evaluation.scoring import pairwise_accuracy
     from nuri.train.hf import common_training_args, scratch_dir, train_and_report
 
@@ -54,8 +60,20 @@ def reward_loop(cfg: dict) -> None:
                             processing_class=tokenizer)
 
     def heldout_accuracy(t) -> dict:
-        acc = pairwise_accuracy(t.model, tokenizer, data / "pairs_heldout.jsonl", system,
-                                max_length=stage.max_length)
-        return {"heldout_accuracy": acc, "heldout_pairs": len(eval_ds), "train_pairs": len(train_ds)}
+        acc, by_kind = pairwise_accuracy(t.model, tokenizer, data / "pairs_heldout.jsonl", system,
+                                         max_length=stage.max_length)
+        # Per kind of rejected answer: a reward model can rank rude answers perfectly and
+        # still prefer a decline to an answer, and the worst behaviour kind is what PPO
+        # will exploit. Fact kinds are reported apart: ranking them needs the domain's
+        # facts, which a small model may not hold (then they sit near 0.5).
+        kinds = {f"heldout_accuracy_{k}": a for k, (a, _) in by_kind.items()}
+        counted = {k: a for k, (a, n) in by_kind.items() if n >= MIN_PAIRS_PER_KIND}
+        behaviour = [a for k, a in counted.items() if k not in FACT_KINDS and k != UNLABELLED]
+        facts = [(a, n) for k, (a, n) in by_kind.items() if k in FACT_KINDS]
+        return {"heldout_accuracy": acc,
+                "heldout_accuracy_worst_behaviour_kind": min(behaviour, default=float("nan")),
+                "heldout_accuracy_fact_kinds": sum(a * n for a, n in facts) / sum(n for _, n in facts)
+                if facts else float("nan"),
+                **kinds, "heldout_pairs": len(eval_ds), "train_pairs": len(train_ds)}
 
     train_and_report(trainer, tokenizer, cfg, started, extra_metrics=heldout_accuracy)

@@ -37,13 +37,30 @@ def _apply_local_ray_env() -> None:
         os.environ.setdefault(k, v)
 
 
+UNAUTHENTICATED = ("nuri: warning: the local Ray accepts requests without a token (RAY_AUTH_MODE={mode}): "
+                   "anyone on this machine can submit jobs to it")
+
+
+def dashboard_refuses_anonymous(dashboard_url: str, timeout_s: float = 10.0) -> bool:
+    """True when the dashboard's Jobs API turns away a request that carries no token
+    (token authentication is on). Asked over HTTP, so it holds whatever Ray's version
+    or settings claim."""
+    import httpx
+
+    return httpx.get(f"{dashboard_url}/api/jobs/", timeout=timeout_s).status_code in (401, 403)
+
+
 class LocalRayCluster:
     """One Ray head on loopback for a whole pipeline run; stages connect via RAY_ADDRESS.
-    Token authentication (Ray's default) stays on."""
+    Token authentication (Ray's default) stays on; `token_auth` says whether the
+    dashboard really refuses an anonymous request, and a one-line warning goes to the
+    log (and the terminal) when it does not."""
 
     def __init__(self, num_cpus: int | None = None):
         self.num_cpus = num_cpus or os.cpu_count() or 1
         self.address: str | None = None
+        self.dashboard_url: str | None = None
+        self.token_auth: bool | None = None
         self.start_seconds = 0.0
         self._previous: str | None = None
 
@@ -57,6 +74,11 @@ class LocalRayCluster:
                        log_to_driver=False)
         self.start_seconds = time.perf_counter() - t0
         self.address = ctx.address_info["gcs_address"]
+        self.dashboard_url = f"http://{ctx.dashboard_url}" if ctx.dashboard_url else None
+        if self.dashboard_url:
+            self.token_auth = dashboard_refuses_anonymous(self.dashboard_url)
+            if not self.token_auth:
+                log.warning(UNAUTHENTICATED.format(mode=os.environ.get("RAY_AUTH_MODE", "unset")))
         self._previous = os.environ.get("RAY_ADDRESS")
         os.environ["RAY_ADDRESS"] = self.address
         return self
