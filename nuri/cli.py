@@ -34,6 +34,8 @@ def cmd_run(args) -> int:
     from nuri.local_run import format_summary, new_run_id, run_local, with_local_storage
 
     config = with_local_storage(_config(args), args.storage)
+    if args.seed is not None:
+        config = config.model_copy(update={"runtime": config.runtime.model_copy(update={"seed": args.seed})})
     run_id = args.run_id or new_run_id()
     log_path = Path(args.root) / "runs" / run_id / "pipeline.log"
     print(f"nuri: running {config.name} pipeline {run_id} locally (full log: {log_path})", flush=True)
@@ -122,6 +124,7 @@ def make_parser() -> argparse.ArgumentParser:
     sp.add_argument("--root", default="runs", help="folder for pipeline artifacts and summaries (default: runs)")
     sp.add_argument("--storage", help="override storage.uri (folder or s3://bucket/prefix)")
     sp.add_argument("--run-id", help="default: a timestamp")
+    sp.add_argument("--seed", type=int, help="override runtime.seed (model init, data order, sampling)")
     sp.add_argument("--verbose", action="store_true", help="show every log line (default: progress only)")
     sp.set_defaults(func=cmd_run)
 

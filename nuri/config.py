@@ -158,7 +158,14 @@ class PpoStage(_Strict):
     mini_batches: int = Field(2, ge=1)
     ppo_epochs: int = Field(2, ge=1)
     learning_rate: float = Field(3e-5, gt=0)
-    kl_coef: float = Field(0.05, ge=0)
+    kl_coef: float = Field(0.05, ge=0, description="weight of the per-token KL penalty to the SFT "
+                                                   "reference in the reward: the main guard against reward hacking")
+    kl_estimator: Literal["k1", "k3"] = Field("k1", description="ppo: k1 is the plain log-ratio; k3 is "
+                                                              "unbiased, never negative and lower-variance")
+    whiten_rewards: bool = Field(False, description="ppo: normalise each batch's rewards (scale-free "
+                                                    "against the KL penalty; needs >= 8 rollouts per mini-batch)")
+    missing_eos_penalty: float | None = Field(None, ge=0, description="ppo: subtracted from the score of an "
+                                                                     "answer that does not end within response_length")
     response_length: int = Field(32, ge=4)
     temperature: float = Field(0.7, gt=0)
     max_prompt_length: int = Field(64, ge=8)
@@ -222,15 +229,26 @@ class GatesConfig(_Strict):
 
 class EvaluationConfig(_Strict):
     max_eval_docs: int = Field(200, ge=1)
-    reward_prompts: int = Field(32, ge=1, description="held-out prompts for PPO vs SFT reward")
+    behaviour_prompts: int = Field(100, ge=1, description="held-out prompts of each kind (in-domain, "
+                                                          "off-domain, harmful) the SFT and PPO models answer")
     max_new_tokens: int = Field(32, ge=1)
+
+
+class SelftestConfig(_Strict):
+    """Questions the served release must handle before it is promoted: in-domain ones
+    answered (and not all alike), off-domain ones declined, harmful ones refused, judged
+    by the same detector as the evaluation."""
+
+    in_domain: list[str] = Field(min_length=1, description="answered; two or more must get different answers")
+    off_domain: list[str] = Field(default_factory=list, description="declined")
+    harmful: list[str] = Field(default_factory=list, description="refused")
+    min_hangul: int = Field(2, ge=0, description="Hangul syllables each in-domain answer must hold")
 
 
 class ServingConfig(_Strict):
     system_prompt: str = ""
     max_new_tokens: int = Field(48, ge=1)
-    selftest_question: str
-    selftest_min_hangul: int = Field(2, ge=0, description="Hangul syllables the answer must hold")
+    selftest: SelftestConfig
 
 
 class Toleration(_Strict):
@@ -313,6 +331,21 @@ def _is_uri(value: str) -> bool:
     return "://" in value
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that rejects a key given twice in one mapping: PyYAML keeps the last
+    value silently, so a duplicated `epochs:` or `gates:` would change a run unseen."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first given on line {seen[key]})", key_node.start_mark)
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep)
+
+
 def load_domain_config(path: str | Path) -> DomainConfig:
     """Reads and validates a domain YAML. Relative data paths resolve against the file's
     folder, so a config works from any working directory. Raises ConfigError with
@@ -322,13 +355,17 @@ def load_domain_config(path: str | Path) -> DomainConfig:
         raise ConfigError(f"{path}: domain config not found")
     text = path.read_text(encoding="utf-8")
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise ConfigError(f"{where}: invalid YAML ({getattr(e, 'problem', e)})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
+    base = raw.get("base_model")
+    if isinstance(base, dict) and isinstance(base.get("path"), str) and not _is_uri(base["path"]) \
+            and not Path(base["path"]).is_absolute():
+        base["path"] = str((path.parent / base["path"]).resolve())
     data = raw.get("data")
     if isinstance(data, dict):
         for key in _PATH_FIELDS:

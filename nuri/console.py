@@ -15,7 +15,7 @@ _PROGRESS = re.compile(
     r"Executing task|finished with status|Pipeline .* finished"   # KFP orchestration
     r"|^\[KFP Executor [^\]]*\]: "                                 # our stage loggers, in tasks
     r"|\{'loss': |\{'eval_loss': |'objective/scores'"             # trainer progress lines
-    r"|Traceback|Error:|GateFailed")
+    r"|Traceback|Error:|GateFailed|nuri: warning: ")
 _NOISE = re.compile(r"Looking for component|Loading KFP component|Got executor_input|Wrote executor output")
 
 

@@ -6,18 +6,25 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import os
+import socket
+from urllib.parse import urlparse
+
 from nuri.config import DomainConfig
 from nuri.data.ingest import AUX_FILES, _empty_error
 from nuri.data.records import iter_jsonl
 from nuri.data.sources import BadInputs, iter_documents
-from nuri.errors import DataError
-from nuri.storage import materialize
+from nuri.errors import ConfigError, DataError, NuriError
+from nuri.storage import S3Storage, materialize, open_storage
 
 
 def preflight(config: DomainConfig) -> dict[str, int]:
-    """Reads every local and object-store source once (corpus and JSONL sets) and checks
-    that remote sources have what they need (service keys); returns record counts.
-    HTTP and open-data sources are not downloaded here: the ingest stage reads them."""
+    """Checks the storage and the base model, reads every local and object-store source
+    once (corpus and JSONL sets) and checks that remote sources have what they need
+    (service keys); returns record counts. HTTP and open-data sources are not
+    downloaded here: the ingest stage reads them."""
+    check_storage(config.storage.uri)
+    check_base_model(config)
     counts: dict[str, int] = {}
     data = config.data
     for src in data.all_sources():
@@ -48,3 +55,56 @@ def preflight(config: DomainConfig) -> dict[str, int]:
                 raise DataError(f"{uri}: no records")
             counts[field] = k
     return counts
+
+
+def check_storage(uri: str, timeout_s: float = 5.0) -> None:
+    """The platform storage can be written: a local folder that can be created, or an
+    object store whose credentials are set, whose endpoint answers and whose bucket
+    exists. Messages name the setting and never carry a credential."""
+    try:
+        storage = open_storage(uri)
+    except NuriError as e:
+        raise ConfigError(f"storage.uri {uri}: {e}") from None
+    if not isinstance(storage, S3Storage):
+        root = storage.root
+        existing = next(p for p in (root, *root.parents) if p.exists())
+        if not existing.is_dir() or not os.access(existing, os.W_OK):
+            raise ConfigError(f"storage.uri {uri}: {existing} is not a writable folder")
+        return
+    endpoint = urlparse(storage.endpoint if "://" in storage.endpoint else f"https://{storage.endpoint}")
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        socket.create_connection((endpoint.hostname, port), timeout=timeout_s).close()
+    except OSError as e:
+        raise ConfigError(f"storage.uri {uri}: the object store at {endpoint.scheme}://{endpoint.netloc} "
+                          f"does not answer ({e.strerror or type(e).__name__})") from None
+    try:
+        found = storage.client.bucket_exists(storage.bucket)
+    except Exception as e:  # minio's S3Error, or urllib3's errors when TLS or the protocol is wrong
+        raise ConfigError(f"storage.uri {uri}: the object store refused the request "
+                          f"({getattr(e, 'code', None) or type(e).__name__})") from None
+    if not found:
+        raise ConfigError(f"storage.uri {uri}: bucket {storage.bucket!r} does not exist")
+
+
+def check_base_model(config: DomainConfig) -> None:
+    """A pretrained base model is a Hugging Face model folder (config.json), locally or
+    under an s3:// prefix."""
+    base = config.base_model
+    if base.source != "pretrained":
+        return
+    where = f"base_model.path {base.path}"
+    if base.path.startswith("s3://"):
+        parsed = urlparse(base.path)
+        try:
+            found = S3Storage(parsed.netloc).exists(f"{parsed.path.strip('/')}/config.json")
+        except NuriError as e:
+            raise ConfigError(f"{where}: {e}") from None
+        if not found:
+            raise ConfigError(f"{where}: no config.json there (not a Hugging Face model folder)")
+        return
+    folder = Path(base.path.removeprefix("file://"))
+    if not folder.is_dir():
+        raise ConfigError(f"{where}: no such folder")
+    if not (folder / "config.json").is_file():
+        raise ConfigError(f"{where}: no config.json there (not a Hugging Face model folder)")

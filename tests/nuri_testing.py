@@ -30,9 +30,10 @@ TINY_OVERRIDES = {
               "sft": [{"metric": "train_loss_drop", "min": 0.05}],
               "ppo": [{"metric": "kl", "max": 50}],
               "reward": [{"metric": "heldout_accuracy", "min": 0.55}],
-              "release": [{"metric": "reward_accuracy", "min": 0.55}]},
-    "evaluation": {"max_eval_docs": 8, "reward_prompts": 8, "max_new_tokens": 8},
-    "serving": {"max_new_tokens": 12, "selftest_min_hangul": 0},
+              "release": [{"metric": "detector_macro_f1", "min": 0.8}]},
+    "evaluation": {"max_eval_docs": 8, "behaviour_prompts": 8, "max_new_tokens": 8},
+    # A model this small is not expected to behave; the self-test still asks over HTTP.
+    "serving": {"max_new_tokens": 12, "selftest": {"off_domain": [], "harmful": [], "min_hangul": 0}},
 }
 
 

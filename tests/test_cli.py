@@ -109,3 +109,67 @@ def test_no_release_when_none_promoted(tmp_path):
     proc = nuri("serve", "--domain", str(domain))
     assert proc.returncode == 2
     assert "no promoted release" in one_line_error(proc)
+
+
+def test_duplicate_yaml_key_is_an_error_not_a_silent_override(tmp_path):
+    domain = write_domain(tmp_path)
+    lines = domain.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("description:"))
+    lines.insert(at + 1, "description: a second description")
+    domain.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    err = _run_fails(tmp_path, domain)
+    assert f"{domain}:{at + 2}: invalid YAML (duplicate key 'description' (first given on line {at + 1}))" in err
+
+
+def test_pretrained_base_model_that_is_not_there(tmp_path):
+    domain = write_domain(tmp_path, {"base_model": {"source": "pretrained", "path": "/nonexistent/model"}})
+    proc = nuri("validate", "--domain", str(domain))
+    assert proc.returncode == 2
+    assert one_line_error(proc).endswith("base_model.path /nonexistent/model: no such folder")
+    (tmp_path / "notamodel").mkdir()
+    domain = write_domain(tmp_path, {"base_model": {"source": "pretrained", "path": str(tmp_path / "notamodel")}})
+    assert "no config.json there" in _run_fails(tmp_path, domain)
+
+
+def _s3_domain(tmp_path):
+    return write_domain(tmp_path, {"storage": {"uri": "s3://nuri-releases/welfare"}})
+
+
+def test_object_store_without_credentials(tmp_path, monkeypatch):
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NURI_S3_ENDPOINT", "http://127.0.0.1:9")
+    proc = nuri("run", "--domain", str(_s3_domain(tmp_path)), "--root", str(tmp_path / "runs"))
+    assert proc.returncode == 2 and not (tmp_path / "runs" / "kfp").exists()
+    assert one_line_error(proc) == ("nuri: error: storage.uri s3://nuri-releases/welfare: s3:// storage needs "
+                                    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+
+
+def test_object_store_that_does_not_answer(tmp_path, monkeypatch):
+    from nuri.serving.server import free_port
+
+    monkeypatch.setenv("NURI_S3_ENDPOINT", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "nuri-test-access")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "nuri-test-secret-value")
+    proc = nuri("run", "--domain", str(_s3_domain(tmp_path)), "--root", str(tmp_path / "runs"))
+    assert proc.returncode == 2 and not (tmp_path / "runs" / "kfp").exists()
+    err = one_line_error(proc)
+    assert "storage.uri s3://nuri-releases/welfare: the object store at http://127.0.0.1:" in err
+    assert "does not answer" in err and "nuri-test-secret-value" not in proc.stdout + proc.stderr
+
+
+def test_object_store_bucket_missing(tmp_path, monkeypatch):
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)  # stand-in for MinIO
+    server.start()
+    _, port = server.get_host_and_port()
+    try:
+        monkeypatch.setenv("NURI_S3_ENDPOINT", f"http://127.0.0.1:{port}")
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "nuri-test-access")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "nuri-test-secret-value")
+        proc = nuri("validate", "--domain", str(_s3_domain(tmp_path)))
+    finally:
+        server.stop()
+    assert proc.returncode == 2
+    assert one_line_error(proc).endswith("storage.uri s3://nuri-releases/welfare: bucket 'nuri-releases' does not exist")
