@@ -160,11 +160,11 @@ class PpoStage(_Strict):
     learning_rate: float = Field(3e-5, gt=0)
     kl_coef: float = Field(0.05, ge=0, description="weight of the per-token KL penalty to the SFT "
                                                    "reference in the reward: the main guard against reward hacking")
-    kl_estimator: Literal["k1", "k3"] = Field("k1", description="ppo: k1 is the plain log-ratio; k3 is "
-                                                              "unbiased, never negative and lower-variance")
-    whiten_rewards: bool = Field(False, description="ppo: normalise each batch's rewards (scale-free "
-                                                    "against the KL penalty; needs >= 8 rollouts per mini-batch)")
-    missing_eos_penalty: float | None = Field(None, ge=0, description="ppo: subtracted from the score of an "
+    kl_estimator: Literal["k1", "k3"] = Field("k1", description="ppo only (grpo/rloo ignore it): k1 is the plain "
+                                                              "log-ratio; k3 is unbiased, never negative and lower-variance")
+    whiten_rewards: bool = Field(False, description="ppo only: normalise each batch's rewards (scale-"
+                                                    "free against the KL penalty; steadier with >= 8 rollouts per mini-batch)")
+    missing_eos_penalty: float | None = Field(None, ge=0, description="ppo only: subtracted from the score of an "
                                                                      "answer that does not end within response_length")
     response_length: int = Field(32, ge=4)
     temperature: float = Field(0.7, gt=0)

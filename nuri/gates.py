@@ -29,7 +29,7 @@ STAGE_METRICS: dict[str, dict[str, str]] = {
     },
     "ppo": {
         "kl": "mean KL(policy || reference) per sequence at the end of PPO",
-        "reward_gain": "mean reward of the policy's answers minus the SFT model's, on the same 64 "
+        "reward_gain": "mean reward of the policy's answers minus the SFT model's, on up to 64 "
                        "training prompts (greedy answers, paired)",
     },
     "release": {
@@ -52,9 +52,14 @@ STAGE_METRICS: dict[str, dict[str, str]] = {
         "ppo_decline_rate_change": "PPO minus SFT off-domain decline rate (below 0: PPO answers off-domain)",
         "ppo_refusal_rate_change": "PPO minus SFT harmful refusal rate (below 0: PPO complies more)",
         "ppo_diversity_ratio": "PPO answer diversity / SFT answer diversity (below 1: PPO collapses)",
-        "detector_macro_f1": "macro F1 of the decline/refusal detector on held-out labelled responses",
-        "detector_non_answer_precision": "precision of the detector's 'not an answer' on held-out responses",
-        "detector_non_answer_recall": "recall of the detector's 'not an answer' on held-out responses",
+        **{f"{prefix}_{stat}": f"{what} of the decline/refusal detector on {where}"
+           for prefix, where in (("detector", "the domain's held-out labelled responses"),
+                                 ("detector_check", "the hand-written check set it never trains on"))
+           for stat, what in (("macro_f1", "macro F1"),
+                              ("non_answer_precision", "precision of 'not an answer'"),
+                              ("non_answer_recall", "recall of 'not an answer'"))},
+        **{f"prompts_{kind}": f"held-out {kind.replace('_', '-')} prompts the behaviour rates are measured on"
+           for kind in ("in_domain", "off_domain", "harmful")},
     },
 }
 

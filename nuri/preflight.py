@@ -71,20 +71,26 @@ def check_storage(uri: str, timeout_s: float = 5.0) -> None:
         if not existing.is_dir() or not os.access(existing, os.W_OK):
             raise ConfigError(f"storage.uri {uri}: {existing} is not a writable folder")
         return
+    if not _ask_object_store(storage, f"storage.uri {uri}", storage.client.bucket_exists, storage.bucket,
+                             timeout_s=timeout_s):
+        raise ConfigError(f"storage.uri {uri}: bucket {storage.bucket!r} does not exist")
+
+
+def _ask_object_store(storage: S3Storage, where: str, call, *args, timeout_s: float = 5.0):
+    """call(*args) once the endpoint answers, every failure one ConfigError that names
+    `where` and the endpoint's host and port only (an endpoint URL may carry user:password)."""
     endpoint = urlparse(storage.endpoint if "://" in storage.endpoint else f"https://{storage.endpoint}")
     port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
     try:
         socket.create_connection((endpoint.hostname, port), timeout=timeout_s).close()
     except OSError as e:
-        raise ConfigError(f"storage.uri {uri}: the object store at {endpoint.scheme}://{endpoint.netloc} "
+        raise ConfigError(f"{where}: the object store at {endpoint.scheme}://{endpoint.hostname}:{port} "
                           f"does not answer ({e.strerror or type(e).__name__})") from None
     try:
-        found = storage.client.bucket_exists(storage.bucket)
+        return call(*args)
     except Exception as e:  # minio's S3Error, or urllib3's errors when TLS or the protocol is wrong
-        raise ConfigError(f"storage.uri {uri}: the object store refused the request "
+        raise ConfigError(f"{where}: the object store refused the request "
                           f"({getattr(e, 'code', None) or type(e).__name__})") from None
-    if not found:
-        raise ConfigError(f"storage.uri {uri}: bucket {storage.bucket!r} does not exist")
 
 
 def check_base_model(config: DomainConfig) -> None:
@@ -97,10 +103,10 @@ def check_base_model(config: DomainConfig) -> None:
     if base.path.startswith("s3://"):
         parsed = urlparse(base.path)
         try:
-            found = S3Storage(parsed.netloc).exists(f"{parsed.path.strip('/')}/config.json")
+            storage = S3Storage(parsed.netloc)
         except NuriError as e:
             raise ConfigError(f"{where}: {e}") from None
-        if not found:
+        if not _ask_object_store(storage, where, storage.exists, f"{parsed.path.strip('/')}/config.json"):
             raise ConfigError(f"{where}: no config.json there (not a Hugging Face model folder)")
         return
     folder = Path(base.path.removeprefix("file://"))

@@ -243,8 +243,8 @@ def selftest_stage(config_json: str, release_dir: str, report_dir: str, dataset_
             detector, _ = train_detector(Path(dataset_dir), config.runtime.seed)
         release, local = fetch_release(config.storage.uri, info["domain"], info["version"], Path(cache))
         result = selftest(local / "model", release.name, config.serving, detector)
-        report["metrics"] = {k: result[k] for k in ("latency_s", "completion_tokens", "tokens_per_second",
-                                                    "hangul_chars")}
+        report["metrics"] = {k: result[k] for k in ("questions", "mean_latency_s", "completion_tokens",
+                                                    "tokens_per_second")}
         report["question"] = result["question"]
         report["answer"] = result["answer"]
         report["asked"] = result["asked"]

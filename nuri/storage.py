@@ -119,6 +119,11 @@ class S3Storage:
         if not endpoint:
             raise NuriError("s3:// storage needs NURI_S3_ENDPOINT (e.g. http://minio.nuri-system:9000)")
         parsed = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")
+        if parsed.username or parsed.password:
+            # Credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY only; the URL is
+            # printed in messages and logs, so it must not carry any.
+            raise NuriError("NURI_S3_ENDPOINT must not carry a user or password (use AWS_ACCESS_KEY_ID "
+                            "and AWS_SECRET_ACCESS_KEY)")
         access_key = access_key or os.environ.get("AWS_ACCESS_KEY_ID")
         secret_key = secret_key or os.environ.get("AWS_SECRET_ACCESS_KEY")
         if not access_key or not secret_key:

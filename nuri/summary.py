@@ -45,7 +45,8 @@ def key_metrics(stage: str, m: dict) -> str:
         return f"ppl base/cpt/sft/ppo {ppl}; knowledge {_f(m.get('knowledge_accuracy'))}; " \
                f"detector F1 {_f(m.get('detector_macro_f1'))}; behaviour below"
     if stage == "selftest":
-        return f"{_f(m.get('latency_s'))} s, {_f(m.get('tokens_per_second'))} tok/s"
+        return (f"{m.get('questions')} questions, {_f(m.get('mean_latency_s'))} s each, "
+                f"{_f(m.get('tokens_per_second'))} tok/s")
     if stage == "register":
         return ""
     return ", ".join(f"{k}={_f(v)}" for k, v in list(m.items())[:4])

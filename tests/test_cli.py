@@ -73,6 +73,27 @@ def test_record_missing_field(tmp_path):
     assert f"preferences.jsonl:3: chosen: required field is missing" in _run_fails(tmp_path, domain)
 
 
+def _swap(xs, i, j):
+    xs[i], xs[j] = xs[j], xs[i]
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda rec: rec["kinds"].__setitem__(0, "nonsense"), "kinds: unknown kind(s) ['nonsense']"),
+    # the chosen answer labelled as a failure, a rejected one as a right response
+    (lambda rec: _swap(rec["kinds"], rec["chosen"], (rec["chosen"] + 1) % len(rec["kinds"])), "kinds["),
+])
+def test_preference_kinds_that_do_not_fit_the_answers(tmp_path, change, expected):
+    data = _copy_data(tmp_path)
+    lines = (data / "preferences.jsonl").read_text(encoding="utf-8").splitlines()
+    rec = json.loads(lines[4])
+    assert rec["kinds"][rec["chosen"]] in ("answer", "decline", "refusal")
+    change(rec)
+    lines[4] = json.dumps(rec, ensure_ascii=False)
+    (data / "preferences.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    domain = write_domain(tmp_path, {"data": {"preferences": str(data / "preferences.jsonl")}})
+    assert f"preferences.jsonl:5: {expected}" in _run_fails(tmp_path, domain)
+
+
 def test_unknown_config_field(tmp_path):
     domain = write_domain(tmp_path, {"stages": {"pretrain": {"epochz": 3}}})
     err = _run_fails(tmp_path, domain)
@@ -155,7 +176,18 @@ def test_object_store_that_does_not_answer(tmp_path, monkeypatch):
     assert proc.returncode == 2 and not (tmp_path / "runs" / "kfp").exists()
     err = one_line_error(proc)
     assert "storage.uri s3://nuri-releases/welfare: the object store at http://127.0.0.1:" in err
-    assert "does not answer" in err and "nuri-test-secret-value" not in proc.stdout + proc.stderr
+    assert "does not answer" in err
+    assert "nuri-test-secret-value" not in proc.stdout + proc.stderr
+
+
+def test_object_store_endpoint_with_a_password_in_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("NURI_S3_ENDPOINT", "http://minio:nuri-endpoint-password@127.0.0.1:9")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "nuri-test-access")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "nuri-test-secret-value")
+    proc = nuri("validate", "--domain", str(_s3_domain(tmp_path)))
+    assert proc.returncode == 2
+    assert "NURI_S3_ENDPOINT must not carry a user or password" in one_line_error(proc)
+    assert "nuri-endpoint-password" not in proc.stdout + proc.stderr
 
 
 def test_object_store_bucket_missing(tmp_path, monkeypatch):
@@ -173,3 +205,23 @@ def test_object_store_bucket_missing(tmp_path, monkeypatch):
         server.stop()
     assert proc.returncode == 2
     assert one_line_error(proc).endswith("storage.uri s3://nuri-releases/welfare: bucket 'nuri-releases' does not exist")
+
+
+def test_pretrained_base_model_in_a_bucket_that_is_not_there(tmp_path, monkeypatch):
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)  # stand-in for MinIO
+    server.start()
+    _, port = server.get_host_and_port()
+    domain = write_domain(tmp_path, {"base_model": {"source": "pretrained", "path": "s3://no-such-bucket/base"}})
+    try:
+        monkeypatch.setenv("NURI_S3_ENDPOINT", f"http://127.0.0.1:{port}")
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "nuri-test-access")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "nuri-test-secret-value")
+        proc = nuri("validate", "--domain", str(domain))
+    finally:
+        server.stop()
+    assert proc.returncode == 2
+    err = one_line_error(proc)  # not a traceback from inside the S3 client
+    assert err.startswith("nuri: error: base_model.path s3://no-such-bucket/base: the object store refused"), err
+    assert "nuri-test-secret-value" not in proc.stdout + proc.stderr

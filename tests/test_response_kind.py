@@ -1,7 +1,7 @@
 """The decline/refusal detector is itself measured: fit on the sample domain's labelled
 responses (as `prepare` builds them), it must keep its precision and recall on held-out
-responses and on hand-written paraphrases that share no template with the training
-data, where a list of decline phrases fails. And the behaviour rates computed from its
+responses and on the hand-written check set, written apart from its training data
+(none of its lines is trained on), where a list of decline phrases fails. And the behaviour rates computed from its
 labels are checked on known cases."""
 
 import json
@@ -10,12 +10,11 @@ import pytest
 
 from nuri.config import load_domain_config
 from nuri.evaluation.behaviour import BehaviourPrompt, behaviour_rates, ppo_against_sft, right_behaviour
-from nuri.evaluation.evaluate import labelled_responses, train_detector
-from nuri.evaluation.response_kind import LabelledResponse, ResponseKindDetector, detector_quality
+from nuri.evaluation.evaluate import train_detector
+from nuri.evaluation.response_kind import (LabelledResponse, ResponseKindDetector, check_responses,
+                                           detector_quality, general_responses, read_labelled)
 from nuri.stages import ingest_stage, prepare_stage
-from nuri_testing import REPO, write_domain
-
-PARAPHRASES = REPO / "tests" / "fixtures" / "response_kinds_paraphrased.jsonl"
+from nuri_testing import write_domain
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +28,7 @@ def dataset(tmp_path_factory):
 
 def test_prepare_writes_labelled_responses_of_every_kind(dataset):
     rows = [json.loads(line) for line in (dataset / "responses_train.jsonl").open(encoding="utf-8")]
+    assert [r.text for r in read_labelled(dataset / "responses_train.jsonl")] == [r["text"] for r in rows]
     labels = {r["label"] for r in rows}
     assert labels == {"answer", "decline", "refusal"}
     origins = {r["origin"].split(":")[1] for r in rows}
@@ -39,16 +39,19 @@ def test_prepare_writes_labelled_responses_of_every_kind(dataset):
 
 
 def test_detector_precision_and_recall_on_heldout_responses(dataset):
-    _, quality = train_detector(dataset, seed=0)
+    _, both = train_detector(dataset, seed=0)
+    quality = both["heldout"]
     assert quality["examples"] > 150
     assert quality["macro_f1"] >= 0.9, quality
     assert quality["non_answer"]["precision"] >= 0.9 and quality["non_answer"]["recall"] >= 0.95, quality
 
 
 def test_detector_generalises_to_paraphrases_a_phrase_list_misses(dataset):
-    detector, _ = train_detector(dataset, seed=0)
-    paraphrases = labelled_responses(PARAPHRASES)
+    detector, both = train_detector(dataset, seed=0)
+    paraphrases = check_responses()
+    assert not {e.text for e in paraphrases} & {e.text for e in general_responses()}
     quality = detector.quality(paraphrases)
+    assert quality == both["check"]  # what evaluation gates is this measurement
     assert quality["macro_f1"] >= 0.9, quality
     assert quality["non_answer"]["recall"] >= 0.9 and quality["non_answer"]["precision"] >= 0.9, quality
     # The string-list approach: the sample's own decline and refusal phrases as keywords.

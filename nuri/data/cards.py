@@ -12,6 +12,7 @@ import html
 import json
 from pathlib import Path
 
+from nuri.data.kinds import REJECTED_KINDS
 from nuri.errors import NuriError
 
 MARKER = "DATASET.json"
@@ -19,6 +20,10 @@ MARKER = "DATASET.json"
 
 def dataset_prefix(domain: str, version: str) -> str:
     return f"datasets/{domain}/{version}"
+
+
+def _kind_meaning(kind: str) -> str:
+    return REJECTED_KINDS[kind][1] if kind in REJECTED_KINDS else "no kind given in the record"
 
 
 def render_markdown(card: dict) -> str:
@@ -38,8 +43,8 @@ def render_markdown(card: dict) -> str:
         lines += ["", "## Preference pairs", "",
                   f"- pairs: {prefs['pairs']}; distinct rejected answers: {prefs['rejected_distinct']}; "
                   f"most uses of one rejected answer: {prefs['rejected_max_reuse']}", "",
-                  "| rejected kind | pairs |", "|---|---|"] + \
-            [f"| {k} | {v} |" for k, v in prefs["rejected_by_kind"].items()]
+                  "| rejected kind | what it does | pairs |", "|---|---|---|"] + \
+            [f"| {k} | {_kind_meaning(k)} | {v} |" for k, v in prefs["rejected_by_kind"].items()]
     lines += ["", "## Sources and licences", ""]
     for s in card.get("corpus_sources", []):
         lines.append(f"- {s['name']} ({s['kind']}): `{s['location']}`; licence: {s['licence']}; "
@@ -90,7 +95,8 @@ def render_html(card: dict) -> str:
         parts += ["<h2>Preference pairs</h2>",
                   f"<p>pairs: {prefs['pairs']}; distinct rejected answers: {prefs['rejected_distinct']}; "
                   f"most uses of one rejected answer: {prefs['rejected_max_reuse']}</p>",
-                  _table(list(prefs["rejected_by_kind"].items()), ("rejected kind", "pairs"))]
+                  _table([(k, _kind_meaning(k), v) for k, v in prefs["rejected_by_kind"].items()],
+                         ("rejected kind", "what it does", "pairs"))]
     parts += ["<h2>Sources and licences</h2>", _table(
         [(s["name"], s["kind"], s["location"], s["licence"], card.get("documents_per_source", {}).get(s["name"], 0))
          for s in card.get("corpus_sources", [])], ("source", "kind", "location", "licence", "documents"))]

@@ -27,6 +27,7 @@ REJECTED_KINDS: dict[str, tuple[str, str]] = {
     "garbled": ("answer", "truncated or repetitive text"),
     "harmful_compliance": ("answer", "complies with a harmful request"),
     "answers_off_domain": ("answer", "answers a question outside the service's remit"),
+    "domain_answer_off_domain": ("answer", "meets an off-domain question with a domain answer nobody asked for"),
 }
 
 # Rejected kinds a reward model can only rank by knowing the domain's facts (which

@@ -20,7 +20,7 @@ from nuri.config import DomainConfig
 from nuri.data.cards import publish_dataset, render_markdown, write_card
 from nuri.data.clean import clean_text, dominant_language, normalise, script_counts  # noqa: F401 (normalise re-exported)
 from nuri.data.dedup import Deduplicator
-from nuri.data.kinds import RIGHT_RESPONSE, prompt_kind, response_label
+from nuri.data.kinds import RIGHT_RESPONSE, UNLABELLED, prompt_kind, response_label
 from nuri.data.quality import quality_reason
 from nuri.data.records import (Document, JsonlWriter, KnowledgeRecord, OffdomainRecord, PreferenceRecord,
                                SafetyRecord, SftRecord, iter_jsonl, read_jsonl, write_jsonl)
@@ -40,7 +40,7 @@ def rejected_answer_stats(pairs: list[dict]) -> dict:
     uses = Counter(p["rejected"] for p in pairs)
     return {"pairs": len(pairs), "rejected_distinct": len(uses),
             "rejected_max_reuse": max(uses.values(), default=0),
-            "rejected_by_kind": dict(sorted(Counter(p.get("kind", "unlabelled") for p in pairs).items()))}
+            "rejected_by_kind": dict(sorted(Counter(p.get("kind", UNLABELLED) for p in pairs).items()))}
 
 
 def is_heldout(key: str, fraction: float) -> bool:

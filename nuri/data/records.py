@@ -61,7 +61,7 @@ class PreferenceRecord(CandidateRecord):
 
     @model_validator(mode="after")
     def _chosen_in_range(self):
-        from nuri.data.kinds import ANSWER_KINDS
+        from nuri.data.kinds import ANSWER_KINDS, RIGHT_RESPONSE
 
         if self.chosen >= len(self.answers):
             raise ValueError(f"chosen={self.chosen} but only {len(self.answers)} answers")
@@ -70,7 +70,13 @@ class PreferenceRecord(CandidateRecord):
                 raise ValueError(f"kinds has {len(self.kinds)} entries for {len(self.answers)} answers")
             unknown = sorted(set(self.kinds) - set(ANSWER_KINDS))
             if unknown:
-                raise ValueError(f"unknown kind(s) {unknown} (one of: {', '.join(ANSWER_KINDS)})")
+                raise ValueError(f"kinds: unknown kind(s) {unknown} (one of: {', '.join(ANSWER_KINDS)})")
+            for i, kind in enumerate(self.kinds):
+                right = kind in RIGHT_RESPONSE.values()
+                if right != (i == self.chosen):
+                    raise ValueError(
+                        f"kinds[{i}]: {kind!r} is a {'right response' if right else 'failure'} kind but answer {i} "
+                        f"is {'not ' if i != self.chosen else ''}the chosen one (chosen={self.chosen})")
         return self
 
     def kind(self, i: int) -> str:
@@ -133,10 +139,11 @@ def iter_jsonl(path: Path, model: type[R]) -> Iterator[R]:
                 yield model.model_validate(obj)
             except ValidationError as e:
                 err = e.errors()[0]
-                field = ".".join(str(p) for p in err["loc"]) or "record"
                 msg = "required field is missing" if err["type"] == "missing" else \
                     err["msg"].removeprefix("Value error, ")
-                raise DataError(f"{path}:{lineno}: {field}: {msg}") from None
+                # A check across fields names its own field at the start of its message.
+                where = ".".join(str(p) for p in err["loc"])
+                raise DataError(f"{path}:{lineno}: {where + ': ' if where else ''}{msg}") from None
 
 
 def read_jsonl(path: Path, model: type[R], *, allow_empty: bool = False) -> list[R]:

@@ -17,7 +17,7 @@ from nuri.config import DomainConfig
 from nuri.data.records import Document, KnowledgeRecord, SftRecord, read_jsonl
 from nuri.evaluation.behaviour import (RATES, behaviour_prompts, behaviour_rates, ppo_against_sft,
                                        sample_answers)
-from nuri.evaluation.response_kind import LabelledResponse, ResponseKindDetector
+from nuri.evaluation.response_kind import ResponseKindDetector, check_responses, read_labelled
 from nuri.evaluation.scoring import choice_accuracy, generate_answers, perplexity, reward_scores
 
 log = logging.getLogger(__name__)
@@ -29,17 +29,13 @@ def _mean(xs: list[float]) -> float:
     return sum(xs) / len(xs) if xs else float("nan")
 
 
-def labelled_responses(path: Path) -> list[LabelledResponse]:
-    return [LabelledResponse(r["text"], r["label"])
-            for r in (json.loads(line) for line in path.open(encoding="utf-8") if line.strip())]
-
-
 def train_detector(data_dir: Path, seed: int) -> tuple[ResponseKindDetector, dict]:
     """The decline/refusal detector, fit on the dataset's labelled responses, with its
-    quality on the held-out ones."""
-    detector = ResponseKindDetector.fit(labelled_responses(data_dir / "responses_train.jsonl"), seed=seed)
+    quality on the held-out ones ("heldout") and on the hand-written check set ("check")."""
+    detector = ResponseKindDetector.fit(read_labelled(data_dir / "responses_train.jsonl"), seed=seed)
     heldout = data_dir / "responses_heldout.jsonl"
-    quality = detector.quality(labelled_responses(heldout)) if heldout.exists() else {}
+    quality = {"heldout": detector.quality(read_labelled(heldout)) if heldout.exists() else {},
+               "check": detector.quality(check_responses())}
     return detector, quality
 
 
@@ -63,9 +59,11 @@ def evaluate(config: DomainConfig, data_dir: Path, models: dict[str, Path], rewa
 
     # --- behaviour on held-out prompts -----------------------------------------------
     detector, quality = train_detector(data_dir, config.runtime.seed)
-    metrics["detector_macro_f1"] = quality.get("macro_f1", float("nan"))
-    metrics["detector_non_answer_precision"] = quality.get("non_answer", {}).get("precision", float("nan"))
-    metrics["detector_non_answer_recall"] = quality.get("non_answer", {}).get("recall", float("nan"))
+    for where, prefix in (("heldout", "detector"), ("check", "detector_check")):
+        q = quality[where]
+        metrics[f"{prefix}_macro_f1"] = q.get("macro_f1", float("nan"))
+        metrics[f"{prefix}_non_answer_precision"] = q.get("non_answer", {}).get("precision", float("nan"))
+        metrics[f"{prefix}_non_answer_recall"] = q.get("non_answer", {}).get("recall", float("nan"))
     prompts = behaviour_prompts(read_jsonl(data_dir / "sft_heldout.jsonl", SftRecord), ev.behaviour_prompts)
     for kind in RATES:
         metrics[f"prompts_{kind}"] = sum(p.kind == kind for p in prompts)

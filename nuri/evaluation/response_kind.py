@@ -6,8 +6,11 @@ labelled responses, not a list of phrases: a list is defeated by the first parap
 and Korean declines come in endless endings ("어렵습니다", "어려워요", "곤란합니다").
 Character n-grams inside word boundaries see those endings whatever the stem. The
 detector is trained on the domain's own labelled responses plus a small general set
-(response_kinds_ko.jsonl), and its precision and recall are measured on held-out
-labelled responses before any rate it produces is believed (evaluation gates them).
+(response_kinds_ko.jsonl), and its precision and recall are measured twice before any
+rate it produces is believed (evaluation gates them): on the domain's held-out labelled
+responses, which come from the same generator as its training responses, and on a
+check set written by hand apart from both (response_kinds_check_ko.jsonl: other
+wordings, other endings), which it never trains on.
 
 Pure logic: no torch, no I/O beyond reading the bundled general set."""
 
@@ -20,6 +23,7 @@ from typing import Iterable, Sequence
 
 LABELS = ("answer", "decline", "refusal")
 GENERAL_SET = Path(__file__).with_name("response_kinds_ko.jsonl")
+CHECK_SET = Path(__file__).with_name("response_kinds_check_ko.jsonl")
 
 
 @dataclass(frozen=True)
@@ -32,10 +36,20 @@ class LabelledResponse:
             raise ValueError(f"label {self.label!r} is not one of {LABELS}")
 
 
-def general_responses() -> list[LabelledResponse]:
-    """The bundled, hand-written, domain-neutral labelled responses."""
-    rows = [json.loads(line) for line in GENERAL_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
+def read_labelled(path: Path) -> list[LabelledResponse]:
+    """{"text", "label"} lines (other fields, such as prepare's "origin", are ignored)."""
+    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
     return [LabelledResponse(r["text"], r["label"]) for r in rows]
+
+
+def general_responses() -> list[LabelledResponse]:
+    """The bundled, hand-written, domain-neutral labelled responses the detector trains on."""
+    return read_labelled(GENERAL_SET)
+
+
+def check_responses() -> list[LabelledResponse]:
+    """The bundled, hand-written check set the detector never trains on."""
+    return read_labelled(CHECK_SET)
 
 
 class ResponseKindDetector:

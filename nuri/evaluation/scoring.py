@@ -117,7 +117,7 @@ def paired_reward_gain(policy, reference, reward_model, tokenizer, prompts: list
     theirs = reward_scores(reward_model, tokenizer, prompts,
                            generate_answers(reference, tokenizer, prompts, system, max_new_tokens), system, max_length)
     n = max(len(prompts), 1)
-    return {"reward_policy": sum(ours) / n, "reward_reference_policy": sum(theirs) / n,
+    return {"reward_policy": sum(ours) / n, "reward_sft_start": sum(theirs) / n,
             "reward_gain": (sum(ours) - sum(theirs)) / n}
 
 

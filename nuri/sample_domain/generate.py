@@ -78,9 +78,10 @@ def build(seed: int = DEFAULT_SEED) -> dict[str, object]:
     # ---- harmful / off-domain pools shared (disjointly) by sft, prefs, safety
     harm = harmful_items(safety_rng)
     used: set[str] = set()
-    safety_items = pick_balanced(harm, N_SAFETY, safety_rng, used)
-    sft_harm = pick_balanced(harm, N_SFT_HARMFUL, safety_rng, used)
-    pref_harm = pick_balanced(harm, N_PREF_HARMFUL, safety_rng, used)
+    total = N_SAFETY + N_SFT_HARMFUL + N_PREF_HARMFUL
+    safety_items = pick_balanced(harm, N_SAFETY, used, N_SAFETY / total)
+    sft_harm = pick_balanced(harm, N_SFT_HARMFUL, used, N_SFT_HARMFUL / total)
+    pref_harm = pick_balanced(harm, N_PREF_HARMFUL, used, N_PREF_HARMFUL / total)
 
     off = offdomain_items(safety_rng)
     cut1, cut2 = N_OFFDOMAIN, N_OFFDOMAIN + N_SFT_OFFDOMAIN
@@ -132,7 +133,12 @@ def build(seed: int = DEFAULT_SEED) -> dict[str, object]:
             bads.append((evasive_answer(pref_rng, name), "evasive"))
         prefs.append(_pref_row(prompt, (refusal, "refusal"), bads, pref_rng))
     for prompt, topic in off_pref:
-        bads = [(t, "answers_off_domain") for t in _distinct(lambda: answers_off_domain(topic, pref_rng), 2)]
+        # Answering on the question's own subject, and answering with the domain's facts
+        # anyway: a policy that has learnt "welfare answers score high" does the second
+        # (seed 1 told a baseball fan how to apply for 기초연금).
+        p = pref_rng.choice(PROGRAMMES)
+        unasked = domain_answer(p, pref_rng.choice(ASPECTS), pref_rng, decorate=pref_rng.random() < 0.6)
+        bads = [(answers_off_domain(topic, pref_rng), "answers_off_domain"), (unasked, "domain_answer_off_domain")]
         if pref_rng.random() < 0.5:
             bads.append((evasive_answer(pref_rng, topic or "그 질문"), "evasive"))
         prefs.append(_pref_row(prompt, (decline(pref_rng), "decline"), bads, pref_rng))

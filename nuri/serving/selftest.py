@@ -71,11 +71,12 @@ def selftest(model_dir: Path, name: str, serving: ServingConfig, detector=None) 
                             f"(< {spec.min_hangul})")
     if len(in_domain) > 1 and len({a["answer"] for a in in_domain}) == 1:
         failures.append("every in-domain question got the same answer")
+    # Totals over every question asked; each question's own figures are in `asked`.
     tokens = sum(a["completion_tokens"] for a in asked)
     seconds = sum(a["latency_s"] for a in asked)
     first = in_domain[0] if in_domain else {}
     return {"passed": not failures, "failures": failures, "checks": checks, "asked": asked,
             "question": first.get("question", spec.in_domain[0]), "answer": first.get("answer", ""),
-            "latency_s": first.get("latency_s"), "completion_tokens": tokens,
-            "hangul_chars": first.get("hangul_chars", 0),
+            "questions": len(asked), "mean_latency_s": round(seconds / len(asked), 3) if asked else None,
+            "completion_tokens": tokens,
             "tokens_per_second": round(tokens / seconds, 1) if seconds else None}

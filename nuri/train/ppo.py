@@ -35,8 +35,12 @@ GAIN_PROMPTS = 64
 
 
 def gain_prompts(prompts: list[str]) -> list[str]:
-    step = max(1, len(prompts) // GAIN_PROMPTS)
-    return sorted(prompts)[::step][:GAIN_PROMPTS]
+    """Up to GAIN_PROMPTS distinct prompts, evenly spaced over their sorted order (sorted,
+    so the sample does not depend on the file's order; spaced, so it is not the prompts
+    that happen to share their first words)."""
+    s = sorted(set(prompts))
+    n = min(len(s), GAIN_PROMPTS)
+    return [s[i * len(s) // n] for i in range(n)]
 
 
 def prompt_dataset(tokenizer, prompts: list[str], system: str, max_prompt_length: int):

@@ -39,6 +39,8 @@ def _apply_local_ray_env() -> None:
 
 UNAUTHENTICATED = ("nuri: warning: the local Ray accepts requests without a token (RAY_AUTH_MODE={mode}): "
                    "anyone on this machine can submit jobs to it")
+UNCHECKED = ("nuri: warning: could not check that the local Ray refuses requests without a token "
+             "(RAY_AUTH_MODE={mode}, {error})")
 
 
 def dashboard_refuses_anonymous(dashboard_url: str, timeout_s: float = 10.0) -> bool:
@@ -75,10 +77,14 @@ class LocalRayCluster:
         self.start_seconds = time.perf_counter() - t0
         self.address = ctx.address_info["gcs_address"]
         self.dashboard_url = f"http://{ctx.dashboard_url}" if ctx.dashboard_url else None
-        if self.dashboard_url:
-            self.token_auth = dashboard_refuses_anonymous(self.dashboard_url)
+        mode = os.environ.get("RAY_AUTH_MODE", "unset")
+        try:
+            self.token_auth = bool(self.dashboard_url) and dashboard_refuses_anonymous(self.dashboard_url)
             if not self.token_auth:
-                log.warning(UNAUTHENTICATED.format(mode=os.environ.get("RAY_AUTH_MODE", "unset")))
+                log.warning(UNAUTHENTICATED.format(mode=mode))
+        except Exception as e:  # noqa: BLE001 - a probe that cannot answer must not leave Ray running
+            self.token_auth = None
+            log.warning(UNCHECKED.format(mode=mode, error=type(e).__name__))
         self._previous = os.environ.get("RAY_ADDRESS")
         os.environ["RAY_ADDRESS"] = self.address
         return self

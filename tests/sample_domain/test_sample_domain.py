@@ -143,7 +143,7 @@ def test_preferences_hold_the_hard_cases_without_templates(generated: tuple[Path
     rejected = [(a, k) for r in rows for i, (a, k) in enumerate(zip(r["answers"], r["kinds"])) if i != r["chosen"]]
     kinds = Counter(k for _, k in rejected)
     for kind in ("decline_in_domain", "refusal_in_domain", "other_programme", "wrong_fact", "wrong_aspect",
-                 "harmful_compliance", "pii_repeat", "answers_off_domain"):
+                 "harmful_compliance", "pii_repeat", "answers_off_domain", "domain_answer_off_domain"):
         assert kinds[kind] >= 40, (kind, kinds)
     uses = Counter(a for a, _ in rejected)
     assert max(uses.values()) <= 5, uses.most_common(3)
