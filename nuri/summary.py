@@ -43,7 +43,8 @@ def key_metrics(stage: str, m: dict) -> str:
     if stage == "evaluate":
         ppl = "/".join(_f(m.get(f"perplexity_{k}"), 4) for k in ("base", "pretrain", "sft", "ppo"))
         return f"ppl base/cpt/sft/ppo {ppl}; knowledge {_f(m.get('knowledge_accuracy'))}; " \
-               f"detector F1 {_f(m.get('detector_macro_f1'))}; behaviour below"
+               f"detector F1 {_f(m.get('detector_macro_f1'))} (check set {_f(m.get('detector_check_macro_f1'))}); " \
+               f"behaviour below"
     if stage == "selftest":
         return (f"{m.get('questions')} questions, {_f(m.get('mean_latency_s'))} s each, "
                 f"{_f(m.get('tokens_per_second'))} tok/s")

@@ -21,11 +21,11 @@ N_CORPUS_UNIQUE = 640
 N_CORPUS_DUP = 20
 N_SFT_DOMAIN = 760
 N_SFT_HARMFUL = 50
-N_SFT_OFFDOMAIN = 50
+N_SFT_OFFDOMAIN = 80
 N_SFT_BASIC = 100
 N_PREF_DOMAIN = 390
 N_PREF_HARMFUL = 70
-N_PREF_OFFDOMAIN = 60
+N_PREF_OFFDOMAIN = 120
 # safety.jsonl and offdomain.jsonl join the SFT set too; they are larger than the SFT
 # file's own refusals so that the held-out share (~10%) gives ~20 prompts of each kind
 # to measure decline and refusal rates on.
@@ -136,9 +136,10 @@ def build(seed: int = DEFAULT_SEED) -> dict[str, object]:
         # Answering on the question's own subject, and answering with the domain's facts
         # anyway: a policy that has learnt "welfare answers score high" does the second
         # (seed 1 told a baseball fan how to apply for 기초연금).
-        p = pref_rng.choice(PROGRAMMES)
-        unasked = domain_answer(p, pref_rng.choice(ASPECTS), pref_rng, decorate=pref_rng.random() < 0.6)
-        bads = [(answers_off_domain(topic, pref_rng), "answers_off_domain"), (unasked, "domain_answer_off_domain")]
+        unasked = [domain_answer(p, pref_rng.choice(ASPECTS), pref_rng, decorate=pref_rng.random() < 0.6)
+                   for p in pref_rng.sample(PROGRAMMES, 2)]
+        bads = [(answers_off_domain(topic, pref_rng), "answers_off_domain")] + \
+            [(t, "domain_answer_off_domain") for t in unasked]
         if pref_rng.random() < 0.5:
             bads.append((evasive_answer(pref_rng, topic or "그 질문"), "evasive"))
         prefs.append(_pref_row(prompt, (decline(pref_rng), "decline"), bads, pref_rng))

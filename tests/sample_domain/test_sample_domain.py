@@ -119,7 +119,7 @@ def test_preferences(generated: tuple[Path, dict[str, int]]) -> None:
     chosen = Counter()
     for r in rows:
         assert set(r) == {"prompt", "answers", "chosen", "kinds"}
-        assert 3 <= len(r["answers"]) <= 4 and len(r["kinds"]) == len(r["answers"])
+        assert 3 <= len(r["answers"]) <= 5 and len(r["kinds"]) == len(r["answers"])
         assert len(set(r["answers"])) == len(r["answers"])
         assert 0 <= r["chosen"] < len(r["answers"])
         assert r["kinds"][r["chosen"]] in RIGHT_RESPONSE.values()
