@@ -182,6 +182,11 @@ class PpoStage(_Strict):
             raise ValueError("batch_size must be a multiple of mini_batches")
         if self.algorithm != "ppo" and self.batch_size % self.num_generations:
             raise ValueError("batch_size must be a multiple of num_generations for grpo/rloo")
+        per_mini_batch = self.batch_size // self.mini_batches
+        if self.algorithm == "ppo" and self.whiten_rewards and per_mini_batch < 8:
+            # TRL asserts this deep inside the Ray worker; say it before any work starts.
+            raise ValueError(f"whiten_rewards needs at least 8 rollouts per mini-batch (batch_size / mini_batches "
+                             f"= {per_mini_batch}); raise batch_size, lower mini_batches or set whiten_rewards: false")
         return self
 
 
@@ -308,6 +313,14 @@ class DomainConfig(_Strict):
         if not _SLUG.match(v):
             raise ValueError("must be lowercase letters, digits and '-', starting with a letter")
         return v
+
+    @model_validator(mode="after")
+    def _whitening_per_worker(self):
+        ppo, workers = self.stages.ppo, self.runtime.num_workers
+        if ppo.algorithm == "ppo" and ppo.whiten_rewards and ppo.batch_size // ppo.mini_batches // workers < 8:
+            raise ValueError(f"stages.ppo: whiten_rewards needs at least 8 rollouts per mini-batch on each of the "
+                             f"{workers} workers (batch_size / mini_batches / runtime.num_workers < 8)")
+        return self
 
     def to_json(self) -> str:
         return self.model_dump_json()

@@ -23,7 +23,7 @@ TINY_OVERRIDES = {
                 "save_steps": 20, "log_steps": 2},
         "reward": {"max_steps": 60, "learning_rate": 1.0e-3, "batch_size": 16, "max_length": 128,
                    "save_steps": 30, "log_steps": 2},
-        "ppo": {"total_episodes": 32, "batch_size": 8, "mini_batches": 2, "ppo_epochs": 1,
+        "ppo": {"total_episodes": 32, "batch_size": 8, "mini_batches": 1, "ppo_epochs": 1,
                 "learning_rate": 1.0e-4, "response_length": 12},
     },
     "gates": {"pretrain": [{"metric": "eval_loss_drop", "min": 0.05}],

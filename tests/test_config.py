@@ -29,6 +29,8 @@ def test_round_trips_through_json():
     ({"gates": {"reward": [{"metric": "heldout_accuracy"}]}}, "gates.reward.0", "needs min or max"),
     ({"base_model": {"source": "pretrained"}}, "base_model", "path is required"),
     ({"stages": {"ppo": {"batch_size": 10, "mini_batches": 3}}}, "stages.ppo", "multiple of mini_batches"),
+    ({"stages": {"ppo": {"batch_size": 8, "mini_batches": 2, "whiten_rewards": True}}}, "stages.ppo",
+     "whiten_rewards needs at least 8 rollouts per mini-batch"),
 ])
 def test_invalid_config_names_file_line_and_field(tmp_path, override, field, problem):
     path = write_domain(tmp_path, override)
