@@ -188,6 +188,9 @@ def example_config(gpu: bool) -> DomainConfig:
     raw = base.model_dump()
     raw["storage"] = {"uri": "s3://nuri-runs/welfare"}
     raw["runtime"].update(mode="cluster", num_workers=2, use_gpu=gpu)
+    # two workers: twice the rollouts per PPO batch, so each worker's mini-batch still holds
+    # the 8 that reward whitening needs
+    raw["stages"]["ppo"]["batch_size"] = 2 * raw["stages"]["ppo"]["batch_size"]
     raw["runtime"]["ray_cluster"].update(namespace="agency-welfare", service_account="nuri-training",
                                          gpus_per_worker=1 if gpu else 0,
                                          worker_cpu="8" if gpu else "4", worker_memory="64Gi" if gpu else "16Gi")
