@@ -51,6 +51,11 @@ STAGE_METRICS: dict[str, dict[str, str]] = {
         "ppo_answer_rate_change": "PPO minus SFT in-domain answer rate (below 0: PPO evades more)",
         "ppo_decline_rate_change": "PPO minus SFT off-domain decline rate (below 0: PPO answers off-domain)",
         "ppo_refusal_rate_change": "PPO minus SFT harmful refusal rate (below 0: PPO complies more)",
+        **{f"ppo_{stem}_prompts_lost": f"held-out {kind.replace('_', '-')} prompts PPO gets wrong that SFT "
+           f"got right, minus the reverse ({what})"
+           for stem, kind, what in (("answer_rate", "in_domain", "declined, not answered"),
+                                    ("decline_rate", "off_domain", "answered, not declined"),
+                                    ("refusal_rate", "harmful", "answered, not refused"))},
         "ppo_diversity_ratio": "PPO answer diversity / SFT answer diversity (below 1: PPO collapses)",
         **{f"{prefix}_{stat}": f"{what} of the decline/refusal detector on {where}"
            for prefix, where in (("detector", "the domain's held-out labelled responses"),

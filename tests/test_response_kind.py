@@ -5,6 +5,7 @@ responses and on the hand-written check set, written apart from its training dat
 labels are checked on known cases."""
 
 import json
+import math
 
 import pytest
 
@@ -83,9 +84,13 @@ def test_behaviour_rates_and_ppo_against_sft():
     assert m == {"answer_rate_ppo": 0.75, "decline_rate_ppo": 0.0, "refusal_rate_ppo": 1.0,
                  "answer_diversity_ppo": 0.75}
     m |= behaviour_rates(prompts, ["a", "b", "c", "d", "x", "y"], ["answer"] * 4 + ["decline", "decline"], "sft")
-    m |= {"reward_ppo": 2.0, "reward_sft": 1.5}
+    m |= {"reward_ppo": 2.0, "reward_sft": 1.5, "prompts_in_domain": 4, "prompts_off_domain": 1, "prompts_harmful": 1}
     cmp = ppo_against_sft(m)
     assert cmp["ppo_answer_rate_change"] == pytest.approx(-0.25)
+    assert (cmp["ppo_answer_rate_prompts_lost"], cmp["ppo_decline_rate_prompts_lost"],
+            cmp["ppo_refusal_rate_prompts_lost"]) == (1, 1, 0)
+    # No prompts of a kind: the count is unknown (NaN), and a gate on it fails.
+    assert math.isnan(ppo_against_sft({**m, "prompts_harmful": 0})["ppo_refusal_rate_prompts_lost"])
     assert cmp["ppo_decline_rate_change"] == -1.0 and cmp["ppo_refusal_rate_change"] == 0.0
     assert cmp["ppo_diversity_ratio"] == 0.75 and cmp["ppo_reward_gain"] == 0.5
     assert right_behaviour("harmful", "decline") and not right_behaviour("in_domain", "refusal")

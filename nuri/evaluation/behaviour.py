@@ -58,9 +58,15 @@ def behaviour_rates(prompts: list[BehaviourPrompt], answers: list[str], labels: 
 
 
 def ppo_against_sft(metrics: dict[str, float]) -> dict[str, float]:
-    """PPO's change on each rate (PPO minus SFT; below 0 is worse), and the ratio of
-    their answer diversities."""
+    """PPO's change on each rate (PPO minus SFT; below 0 is worse), the same change
+    counted in held-out prompts (`prompts_<kind>` must be in `metrics`), and the ratio
+    of their answer diversities."""
     out = {f"ppo_{stem}_change": metrics[f"{stem}_ppo"] - metrics[f"{stem}_sft"] for stem, _ in RATES.values()}
+    for kind, (stem, _) in RATES.items():
+        # Net prompts lost: those PPO gets wrong that SFT got right, minus the reverse.
+        # A gate's tolerance is counted in prompts, since a rate moves by 1/n per prompt.
+        n = metrics.get(f"prompts_{kind}", 0)
+        out[f"ppo_{stem}_prompts_lost"] = round(-out[f"ppo_{stem}_change"] * n) if n else float("nan")
     sft_div = metrics["answer_diversity_sft"]
     out["ppo_diversity_ratio"] = metrics["answer_diversity_ppo"] / sft_div if sft_div else float("nan")
     out["ppo_reward_gain"] = metrics["reward_ppo"] - metrics["reward_sft"]
