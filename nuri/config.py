@@ -152,6 +152,11 @@ class RewardStage(_TrainStage):
                                                                          "accuracy reaches this (needs eval_steps)")
 
 
+# TRL's PPOTrainer whitens rewards over one worker's mini-batch and asserts it holds at
+# least this many rollouts.
+WHITENING_MIN_ROLLOUTS = 8
+
+
 class PpoStage(_Strict):
     total_episodes: int = Field(256, ge=1, description="prompts sampled over the whole stage")
     batch_size: int = Field(16, ge=1, description="rollouts per PPO iteration")
@@ -182,12 +187,18 @@ class PpoStage(_Strict):
             raise ValueError("batch_size must be a multiple of mini_batches")
         if self.algorithm != "ppo" and self.batch_size % self.num_generations:
             raise ValueError("batch_size must be a multiple of num_generations for grpo/rloo")
-        per_mini_batch = self.batch_size // self.mini_batches
-        if self.algorithm == "ppo" and self.whiten_rewards and per_mini_batch < 8:
-            # TRL asserts this deep inside the Ray worker; say it before any work starts.
-            raise ValueError(f"whiten_rewards needs at least 8 rollouts per mini-batch (batch_size / mini_batches "
-                             f"= {per_mini_batch}); raise batch_size, lower mini_batches or set whiten_rewards: false")
+        if self.whitening_too_thin(workers=1):
+            raise ValueError(f"whiten_rewards needs at least {WHITENING_MIN_ROLLOUTS} rollouts per mini-batch "
+                             f"(batch_size / mini_batches = {self.batch_size // self.mini_batches}); raise "
+                             f"batch_size, lower mini_batches or set whiten_rewards: false")
         return self
+
+    def whitening_too_thin(self, workers: int) -> bool:
+        """PPO with whitened rewards and fewer than WHITENING_MIN_ROLLOUTS rollouts per
+        mini-batch on each worker. TRL asserts this deep inside the Ray worker; the
+        config says it before any work starts."""
+        per_worker = self.batch_size // self.mini_batches // workers
+        return self.algorithm == "ppo" and self.whiten_rewards and per_worker < WHITENING_MIN_ROLLOUTS
 
 
 class StagesConfig(_Strict):
@@ -316,10 +327,11 @@ class DomainConfig(_Strict):
 
     @model_validator(mode="after")
     def _whitening_per_worker(self):
-        ppo, workers = self.stages.ppo, self.runtime.num_workers
-        if ppo.algorithm == "ppo" and ppo.whiten_rewards and ppo.batch_size // ppo.mini_batches // workers < 8:
-            raise ValueError(f"stages.ppo: whiten_rewards needs at least 8 rollouts per mini-batch on each of the "
-                             f"{workers} workers (batch_size / mini_batches / runtime.num_workers < 8)")
+        workers = self.runtime.num_workers
+        if self.stages.ppo.whitening_too_thin(workers):
+            raise ValueError(f"stages.ppo: whiten_rewards needs at least {WHITENING_MIN_ROLLOUTS} rollouts per "
+                             f"mini-batch on each of the {workers} workers (batch_size / mini_batches / "
+                             f"runtime.num_workers < {WHITENING_MIN_ROLLOUTS})")
         return self
 
     def to_json(self) -> str:
