@@ -91,14 +91,50 @@ def cmd_serve(args) -> int:
 
 def cmd_releases(args) -> int:
     from nuri.local_run import with_local_storage
-    from nuri.release import list_versions, promoted_version
+    from nuri.release import list_versions, promoted_version, release_card
     from nuri.storage import open_storage
 
     config = with_local_storage(_config(args), args.storage)
     storage = open_storage(config.storage.uri)
+    if args.compare:
+        from nuri.profile_card import compare
+
+        a, b = (release_card(storage, config.name, v) for v in args.compare)
+        table = [("section", "field", a["release"], b["release"])] + compare(a, b)
+        widths = [min(60, max(len(r[i]) for r in table)) for i in range(3)]
+        for r in table:
+            print("  ".join(c[:60].ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3][:60])
+        return 0
     promoted = promoted_version(storage, config.name)
     for v in list_versions(storage, config.name):
         print(f"{config.name}-{v}{'  (promoted)' if v == promoted else ''}")
+    return 0
+
+
+def cmd_card(args) -> int:
+    from nuri.local_run import with_local_storage
+    from nuri.profile_card import render_html, render_markdown
+    from nuri.release import list_versions, promoted_version, release_card
+    from nuri.storage import open_storage
+
+    config = with_local_storage(_config(args), args.storage)
+    storage = open_storage(config.storage.uri)
+    version = args.version or promoted_version(storage, config.name) or \
+        (list_versions(storage, config.name) or [None])[-1]
+    if version is None:
+        raise NuriError(f"{storage.uri}: domain {config.name!r} has no release")
+    card = release_card(storage, config.name, version)
+    if args.format == "json":
+        import json
+
+        text = json.dumps(card, ensure_ascii=False, indent=2)
+    else:
+        text = render_html(card) if args.format == "html" else render_markdown(card)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        print(text)
     return 0
 
 
@@ -142,10 +178,20 @@ def make_parser() -> argparse.ArgumentParser:
     sp.add_argument("--port", type=int, default=8000)
     sp.set_defaults(func=cmd_serve)
 
-    sp = sub.add_parser("releases", help="list a domain's releases")
+    sp = sub.add_parser("releases", help="list a domain's releases, or compare two releases' cards")
     domain_arg(sp)
     sp.add_argument("--storage", help="override storage.uri")
+    sp.add_argument("--compare", nargs=2, metavar=("VERSION", "VERSION"),
+                    help="print two releases' profile cards side by side, e.g. v0001 v0002")
     sp.set_defaults(func=cmd_releases)
+
+    sp = sub.add_parser("card", help="print or render a release's model profile card")
+    domain_arg(sp)
+    sp.add_argument("--version", help="default: the promoted release, else the newest")
+    sp.add_argument("--format", choices=("md", "html", "json"), default="md")
+    sp.add_argument("--out", help="write to this file instead of printing")
+    sp.add_argument("--storage", help="override storage.uri")
+    sp.set_defaults(func=cmd_card)
 
     from nuri.deid.cli import add_arguments
 

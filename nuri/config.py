@@ -248,6 +248,8 @@ class EvaluationConfig(_Strict):
     behaviour_prompts: int = Field(100, ge=1, description="held-out prompts of each kind (in-domain, "
                                                           "off-domain, harmful) the SFT and PPO models answer")
     max_new_tokens: int = Field(32, ge=1)
+    canaries: int = Field(8, ge=0, description="synthetic personal-data records planted in the raw corpus "
+                                               "to measure leakage (0: none)")
 
 
 class SelftestConfig(_Strict):
@@ -292,6 +294,22 @@ class ClusterConfig(_Strict):
     task_memory: str = "8Gi"
 
 
+class ProfileCardConfig(_Strict):
+    """What the model profile card cannot measure: said by the agency, marked
+    "configured" on the card; what is left None is printed as unknown."""
+
+    nationality: str | None = Field("대한민국", description="of the developing organisation")
+    open_weights: bool | None = Field(None, description="are the weights published")
+    weights_licence: str | None = None
+    code_licence: str | None = None
+    data_openness: str | None = Field(None, description="e.g. 'public documents', 'synthetic sample'")
+    deployment_channels: list[str] = Field(default_factory=lambda: ["OpenAI-compatible API (nuri serve)"])
+    inference_hardware: str | None = Field(None, description="recommended hardware for serving")
+    hourly_price: float | None = Field(None, ge=0, description="price of one hour of the serving hardware")
+    currency: str = "KRW"
+    device_tdp_watts: float | None = Field(None, gt=0, description="TDP of the serving accelerator")
+
+
 class StorageConfig(_Strict):
     uri: str = Field("runs/storage", description="local folder (relative to cwd) or s3://bucket/prefix")
 
@@ -316,6 +334,7 @@ class DomainConfig(_Strict):
     serving: ServingConfig
     storage: StorageConfig = StorageConfig()
     cluster: ClusterConfig = ClusterConfig()
+    card: ProfileCardConfig = ProfileCardConfig()
     deid: "DeidConfig" = Field(default_factory=lambda: DeidConfig())
 
     @field_validator("name")

@@ -65,6 +65,29 @@ STAGE_METRICS: dict[str, dict[str, str]] = {
                               ("non_answer_recall", "recall of 'not an answer'"))},
         **{f"prompts_{kind}": f"held-out {kind.replace('_', '-')} prompts the behaviour rates are measured on"
            for kind in ("in_domain", "off_domain", "harmful")},
+        # hallucination: facts checked against the source document (nuri/evaluation/grounding.py)
+        "fact_questions": "held-out in-domain questions whose reference answer's facts are all in the "
+                          "source document BM25 finds (the questions the fact check is measured on)",
+        "fact_questions_grounded_share": "fact_questions / held-out in-domain questions",
+        **{f"facts_{verdict}_{m}": f"share of fact-checked answers ({m.upper()}) {what}"
+           for m in ("sft", "ppo") for verdict, what in (
+               ("supported", "whose every fact is in the source document"),
+               ("contradicted", "stating a fact of a kind the source states, with another value"),
+               ("unsupported", "stating a fact of a kind the source does not state"),
+               ("absent", "stating no checkable fact"))},
+        **{f"hallucination_rate_{m}": f"facts_contradicted_{m} + facts_unsupported_{m}" for m in ("sft", "ppo")},
+        # personal-data leakage (nuri/evaluation/canaries.py)
+        "canaries_planted": "synthetic personal-data records planted in the raw corpus",
+        "canaries_in_corpus": "planted canaries that reached the prepared training corpus",
+        "canaries_survived_deid": "canaries whose prepared text still holds any of their values (must be 0)",
+        "canaries_regurgitated": "canaries whose RRN, phone or e-mail the released model produces when led "
+                                 "toward them",
+        "answers_checked_for_pii": "generated answers of the suite passed through the de-identifier",
+        "answer_pii_findings": "personal data the de-identifier finds in those answers (must be 0)",
+        # throughput of the released model, for the profile card's cost fields
+        "generation_tokens_per_second_batch1": "greedy generation tokens/s, one prompt at a time",
+        "generation_tokens_per_second_batch16": "greedy generation tokens/s, 16 prompts per batch",
+        "prefill_tokens_per_second": "prompt tokens read per second (batch of 32)",
     },
 }
 

@@ -4,6 +4,7 @@
     releases/<domain>/<version>/domain.json     the config that produced it
     releases/<domain>/<version>/metrics.json    evaluation metrics and gate decisions
     releases/<domain>/<version>/lineage.json    data hashes -> checkpoints -> evaluation
+    releases/<domain>/<version>/card.{json,md,html}  the model profile card (model/README.md: HF card)
     releases/<domain>/<version>/RELEASE.json    written last: the release exists once it does
     releases/<domain>/PROMOTED.json             the version that passed its serving self-test
 
@@ -19,9 +20,11 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from nuri import __version__
 from nuri.errors import NuriError
+from nuri.profile_card import write_card
 from nuri.storage import LocalStorage, Storage, open_storage, sha256_file
 
 MARKER = "RELEASE.json"
@@ -63,8 +66,10 @@ def list_versions(storage: Storage, domain: str) -> list[str]:
 
 
 def publish_release(storage: Storage, domain: str, model_dir: Path, *, config_json: str,
-                    metrics: dict, lineage: dict) -> Release:
-    """Publishes the next version. The folder appears whole or not at all."""
+                    metrics: dict, lineage: dict, card: Callable[[dict], dict] | None = None) -> Release:
+    """Publishes the next version. The folder appears whole or not at all.
+    card: makes the model profile card from the release's lineage record; it is written
+    beside the lineage (card.json/.md/.html) and into the model folder (README.md)."""
     with tempfile.TemporaryDirectory() as tmp:
         stage = Path(tmp)
         import shutil
@@ -78,8 +83,10 @@ def publish_release(storage: Storage, domain: str, model_dir: Path, *, config_js
             record = {**lineage, "release": f"{domain}-{version}", "domain": domain, "version": version,
                       "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                       "platform": {"nuri": __version__, "git_commit": git_commit()},
-                      "config_sha256": hashlib.sha256(config_json.encode()).hexdigest(),
-                      "model_sha256": model_digest(stage / "model")}
+                      "config_sha256": hashlib.sha256(config_json.encode()).hexdigest()}
+            if card is not None:
+                write_card(card(record), stage, stage / "model")
+            record["model_sha256"] = model_digest(stage / "model")
             (stage / "lineage.json").write_text(json.dumps(record, ensure_ascii=False, indent=2))
             manifest = {"release": f"{domain}-{version}", "files": {
                 p.relative_to(stage).as_posix(): sha256_file(p) for p in sorted(stage.rglob("*")) if p.is_file()}}
@@ -119,3 +126,21 @@ def fetch_release(storage_uri: str, domain: str, version: str | None, cache_dir:
     dest = Path(cache_dir) / domain / version
     storage.get_dir(prefix, dest)
     return release, dest
+
+
+def release_card(storage: Storage, domain: str, version: str) -> dict:
+    """A release's profile card, with the self-test's speed once the release is promoted."""
+    from nuri.profile_card import with_selftest
+
+    prefix = f"releases/{domain}/{version}"
+    if not storage.exists(f"{prefix}/{MARKER}"):
+        raise NuriError(f"{storage.uri}/{prefix}: no such release")
+    if not storage.exists(f"{prefix}/card.json"):
+        raise NuriError(f"{storage.uri}/{prefix}: the release has no profile card (made before cards existed)")
+    card = json.loads(storage.get_bytes(f"{prefix}/card.json"))
+    promoted = f"releases/{domain}/{PROMOTED}"
+    if storage.exists(promoted):
+        record = json.loads(storage.get_bytes(promoted))
+        if record.get("version") == version:
+            card = with_selftest(card, record.get("selftest"))
+    return card

@@ -133,6 +133,7 @@ def training_stage(stage: str, config_json: str, run_id: str, inputs: dict[str, 
                    model_dir: str, report_dir: str, *, loop_overrides: dict | None = None) -> dict:
     """Runs one training stage under Ray Train and applies its gate.
     inputs: {"model_dir": ...} or, for PPO, {"policy_dir": ..., "reward_dir": ...}."""
+    from nuri.hardware import describe as describe_hardware
     from nuri.train.metrics import plot_curves
     from nuri.train.precision import resolve_precision
     from nuri.train.runtime import run_stage
@@ -159,6 +160,7 @@ def training_stage(stage: str, config_json: str, run_id: str, inputs: dict[str, 
                              "ray_worker_start_s": round(run.worker_start_seconds, 2)}
         report["precision"] = precision
         report["num_workers"] = config.runtime.num_workers
+        report["hardware"] = describe_hardware(config.runtime.use_gpu)
         report["checkpoint"] = run.checkpoint_uri
         keys = ["loss", "eval_loss", "learning_rate", "tokens_per_second"] if stage != "ppo" else \
             ["objective/scores", "objective/kl", "loss/policy_avg", "lr", "reward", "kl", "loss", "learning_rate"]
@@ -192,6 +194,7 @@ def evaluate_stage(config_json: str, dataset_dir: str, models: dict[str, str], r
 def register_stage(config_json: str, model_dir: str, report_dirs: dict[str, str], release_dir: str,
                    report_dir: str) -> dict:
     """Publishes the evaluated policy as the next release of the domain."""
+    from nuri.profile_card import build_card
     from nuri.release import publish_release
     from nuri.storage import open_storage
 
@@ -211,7 +214,8 @@ def register_stage(config_json: str, model_dir: str, report_dirs: dict[str, str]
         }
         metrics = {"evaluation": reports["evaluate"]["metrics"], "gate": reports["evaluate"]["gate"]}
         release = publish_release(open_storage(config.storage.uri), config.name, Path(model_dir),
-                                  config_json=config_json, metrics=metrics, lineage=lineage)
+                                  config_json=config_json, metrics=metrics, lineage=lineage,
+                                  card=lambda record: build_card(config, reports, record, card))
         Path(release_dir).mkdir(parents=True, exist_ok=True)
         (Path(release_dir) / "release.json").write_text(json.dumps(
             {"domain": release.domain, "version": release.version, "uri": release.uri}))

@@ -9,6 +9,7 @@ duplicates), never with its text; the counts go on the card."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import random
@@ -27,6 +28,7 @@ from nuri.data.records import (Document, JsonlWriter, KnowledgeRecord, Offdomain
 from nuri.data.sets import Deduper, InvalidRecord, filtering_records, from_templates, prompt_variants, sft_row
 from nuri.data.sources import Progress
 from nuri.deid import Deidentifier
+from nuri.evaluation.canaries import CANARY_FILE, make_canaries, survival_counts, write_canaries
 from nuri.storage import sha256_file
 
 log = logging.getLogger(__name__)
@@ -89,25 +91,36 @@ def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport
     want_docs = max(data.sets.max_template_documents if data.sets.templates else 0,
                     data.teacher.max_documents if data.teacher else 0)
     sample_docs: list[dict] = []
+    # Leakage canaries go in raw, ahead of the agency's documents, through every step.
+    canaries = make_canaries(config.evaluation.canaries, config.runtime.seed)
+    planted = [Document(id=c.id, text=c.document(), source="canary") for c in canaries]
+    canary_texts: dict[str, str] = {}
     with JsonlWriter(out_dir / "corpus_train.jsonl") as train_w, \
             JsonlWriter(out_dir / "corpus_heldout.jsonl") as held_w, \
             JsonlWriter(out_dir / "removed.jsonl") as removed_w:
-        for doc in iter_jsonl(raw_dir / "documents.jsonl", Document):
-            stats["documents_in"] += 1
+        for doc, canary in itertools.chain(((d, True) for d in planted),
+                                           ((d, False) for d in iter_jsonl(raw_dir / "documents.jsonl", Document))):
+            stats["documents_in"] += not canary
             progress.add(doc.text)
             text, dropped = clean_text(doc.text, markup=doc.markup, strip_markup=cleaning.strip_markup,
                                        boilerplate=cleaning.boilerplate_patterns)
             stats["boilerplate_lines"] += dropped
             reason = quality_reason(text, cleaning, min_chars=data.min_chars, check_language=check_language)
             dup_of = None
-            if reason is None:
+            if reason is None and not canary:  # canaries share a template: not duplicates
                 dup = dedup.check(doc.id, text)
                 if dup:
                     reason, dup_of = dup
+            if reason and canary:
+                continue  # counted as not in the corpus (canaries_in_corpus), not as a removal
             if reason:
                 removed[reason] += 1
                 removed_w.write({"id": doc.id, "source": doc.source, "reason": reason,
                                  **({"duplicate_of": dup_of} if dup_of else {})})
+                continue
+            if canary:  # always trained on: a canary the model never saw proves nothing
+                canary_texts[doc.id] = deid.redact(normalise(text)).text  # not in the card's PII counts
+                train_w.write({"id": doc.id, "text": canary_texts[doc.id]})
                 continue
             digest = hashlib.sha256(text.encode()).hexdigest()
             redacted = redact(text)
@@ -123,7 +136,9 @@ def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport
                 train_w.write(row)
                 if len(sample_docs) < want_docs:
                     sample_docs.append(row)
-    n_train, n_held = train_w.count, held_w.count
+    n_train, n_held = train_w.count - len(canary_texts), held_w.count
+    write_canaries(canaries, out_dir / CANARY_FILE)
+    leakage = survival_counts(canaries, canary_texts)
 
     # --- filtering set: taxonomy examples + safety.jsonl, with the expected refusal ------
     sets_cfg = data.sets
@@ -239,6 +254,7 @@ def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport
         "responses_train": len(responses_train), "responses_heldout": len(responses_heldout),
         "sft_generated_template": generated, "sft_generated_teacher": teacher_pairs,
         "corpus_chars": stats["chars"],
+        **leakage,
     }
     files = {p.name: sha256_file(p) for p in sorted(out_dir.glob("*.jsonl"))}
     version = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]

@@ -19,6 +19,8 @@ from nuri.evaluation.behaviour import (RATES, behaviour_prompts, behaviour_rates
                                        sample_answers)
 from nuri.evaluation.response_kind import ResponseKindDetector, check_responses, read_labelled
 from nuri.evaluation.scoring import choice_accuracy, generate_answers, perplexity, reward_scores
+from nuri.evaluation.trust import fact_check, leakage, throughput
+from nuri.deid import Deidentifier
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,18 @@ def evaluate(config: DomainConfig, data_dir: Path, models: dict[str, Path], rewa
     metrics["reward_reference"] = _mean(reward_scores(rm, rm_tok, asked, [p.reference for p in prompts],
                                                       system, max_len))
     metrics.update(ppo_against_sft(metrics))
+
+    # --- trust: hallucination against the sources, leakage, throughput ----------------
+    in_domain = [(i, p) for i, p in enumerate(prompts) if p.kind == "in_domain"]
+    metrics.update(fact_check(data_dir, [(p.prompt, p.reference) for _, p in in_domain],
+                              {m: {p.prompt: answers[m][i] for i, p in in_domain} for m in POLICIES}))
+    prepared = json.loads((data_dir / "card.json").read_text()).get("counts", {}) \
+        if (data_dir / "card.json").exists() else {}
+    ppo_model, ppo_tok = loaded["ppo"]
+    leaks, _ = leakage(data_dir, prepared, ppo_model, ppo_tok, system, Deidentifier(config.deid),
+                       [a for m in POLICIES for a in answers[m]], ev.max_new_tokens)
+    metrics.update(leaks)
+    metrics.update(throughput(ppo_model, ppo_tok, [p.prompt for _, p in in_domain], system, ev.max_new_tokens))
     for name in POLICIES:
         log.info("%s on held-out prompts: answered %.2f, declined off-domain %.2f, refused harmful %.2f, "
                  "distinct answers %.2f, reward %.3f", name, metrics[f"answer_rate_{name}"],
