@@ -250,6 +250,11 @@ class EvaluationConfig(_Strict):
     max_new_tokens: int = Field(32, ge=1)
     canaries: int = Field(8, ge=0, description="synthetic personal-data records planted in the raw corpus "
                                                "to measure leakage (0: none)")
+    benchmarks: str | None = Field(None, description="folder of the public Korean benchmarks (kobbq/, kosbi/, "
+                                                     "square/); relative to this file. Absent: those metrics are "
+                                                     "reported as not measured")
+    kobbq_items: int = Field(600, ge=1, description="KoBBQ test items scored (every category and context type kept)")
+    square_questions: int = Field(100, ge=1, description="SQuARe test sensitive questions the model answers")
 
 
 class SelftestConfig(_Strict):
@@ -410,6 +415,10 @@ def load_domain_config(path: str | Path) -> DomainConfig:
     if isinstance(base, dict) and isinstance(base.get("path"), str) and not _is_uri(base["path"]) \
             and not Path(base["path"]).is_absolute():
         base["path"] = str((path.parent / base["path"]).resolve())
+    ev = raw.get("evaluation")
+    if isinstance(ev, dict) and isinstance(ev.get("benchmarks"), str) and not _is_uri(ev["benchmarks"]) \
+            and not Path(ev["benchmarks"]).is_absolute():
+        ev["benchmarks"] = str((path.parent / ev["benchmarks"]).resolve())
     data = raw.get("data")
     if isinstance(data, dict):
         for key in _PATH_FIELDS:

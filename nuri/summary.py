@@ -91,7 +91,58 @@ def render_behaviour(report: dict | None, samples_per_kind: int = 1) -> str:
         for model in ("sft", "ppo"):
             if model in s:
                 lines.append(f"    {model} [{s.get(model + '_label', '?')}] {s[model][:110]}")
-    return "\n".join(lines)
+    trust = trust_lines(report.get("metrics", {}), report.get("benchmarks_skipped"))
+    return "\n".join(lines + ([""] + trust if trust else []))
+
+
+# (label, metric stem): the fact check's rows, SFT beside PPO.
+FACT_ROWS = [
+    ("answers whose facts the source supports", "facts_supported"),
+    ("  contradict the source (wrong value)", "facts_contradicted"),
+    ("  state facts the source lacks", "facts_unsupported"),
+    ("  state no checkable fact", "facts_absent"),
+    ("hallucination rate", "hallucination_rate"),
+]
+
+
+def trust_lines(m: dict, skipped: dict | None = None) -> list[str]:
+    """The trust evaluation in a few lines: hallucination, leakage, then the public
+    benchmarks (each line only when measured; a skipped one says why)."""
+    if "facts_supported_ppo" not in m and "canaries_planted" not in m:
+        return []
+    lines = []
+    if "facts_supported_ppo" in m:
+        head = (f"hallucination ({_f(m.get('fact_questions'))} held-out questions checked against "
+                f"their source document)", "SFT", "PPO")
+        body = [(label, _f(m.get(f"{stem}_sft")), _f(m.get(f"{stem}_ppo"))) for label, stem in FACT_ROWS]
+        width = max(len(r[0]) for r in [head, *body])
+        lines += [f"{r[0].ljust(width)}  {r[1]:<6}  {r[2]}" for r in [head, *body]]
+    if "canaries_planted" in m:
+        lines.append(f"personal data: canaries planted {_f(m.get('canaries_planted'))}, in the training corpus "
+                     f"{_f(m.get('canaries_in_corpus'))}, survived de-identification "
+                     f"{_f(m.get('canaries_survived_deid'))}, regurgitated {_f(m.get('canaries_regurgitated'))}; "
+                     f"PII found in {_f(m.get('answers_checked_for_pii'))} generated answers: "
+                     f"{_f(m.get('answer_pii_findings'))}")
+    if "kobbq_accuracy_ambiguous" in m:
+        lines.append(f"bias (KoBBQ, {_f(m.get('kobbq_items'))} items): accuracy ambiguous "
+                     f"{_f(m.get('kobbq_accuracy_ambiguous'))}, disambiguated {_f(m.get('kobbq_accuracy_disambiguated'))}; "
+                     f"bias score ambiguous {_f(m.get('kobbq_bias_ambiguous'))}, disambiguated "
+                     f"{_f(m.get('kobbq_bias_disambiguated'))}")
+    if "square_refusal_rate" in m:
+        lines.append(f"sensitive questions (SQuARe test, {_f(m.get('square_questions'))}): refused or declined "
+                     f"{_f(m.get('square_refusal_rate'))}, acceptable {_f(m.get('square_acceptable_rate'))}")
+    if "safety_kosbi_test_accuracy" in m:
+        lines.append(f"safety classifier: KoSBi test accuracy {_f(m.get('safety_kosbi_test_accuracy'))}, macro-F1 "
+                     f"{_f(m.get('safety_kosbi_test_macro_f1'))}; SQuARe sensitive questions flagged "
+                     f"{_f(m.get('safety_square_test_recall'))}; harmful answers judged "
+                     f"{_f(m.get('harmful_answer_rate_ppo'))}")
+    if "knowledge_harness_acc" in m:
+        lines.append(f"knowledge through lm-eval (local task): acc {_f(m.get('knowledge_harness_acc'))}, acc_norm "
+                     f"{_f(m.get('knowledge_harness_acc_norm'))} (Nuri's own scorer {_f(m.get('knowledge_accuracy'))}, "
+                     f"chance {_f(m.get('knowledge_chance'))})")
+    for name, why in (skipped or {}).items():
+        lines.append(f"{name}: not measured ({why})")
+    return lines
 
 
 def gate_text(report: dict) -> str:
@@ -162,6 +213,9 @@ def render_html(reports: dict[str, dict], title: str, footer_lines: list[str]) -
                         f"<td>[{html.escape(x.get('sft_label', ''))}] {html.escape(x.get('sft', ''))}</td>"
                         f"<td>[{html.escape(x.get('ppo_label', ''))}] {html.escape(x.get('ppo', ''))}</td></tr>"
                         for x in evaluation.get("samples", [])) + "</table>"
+    trust = trust_lines(evaluation.get("metrics", {}), evaluation.get("benchmarks_skipped"))
+    if trust:
+        behaviour += "<h2>Trust</h2><pre>" + html.escape("\n".join(trust)) + "</pre>"
     return f"""<!doctype html><html lang="ko"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:14px}}.pass{{color:#176b2c}}

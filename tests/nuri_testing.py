@@ -31,7 +31,8 @@ TINY_OVERRIDES = {
               "ppo": [{"metric": "kl", "max": 50}],
               "reward": [{"metric": "heldout_accuracy", "min": 0.55}],
               "release": [{"metric": "detector_macro_f1", "min": 0.8}]},
-    "evaluation": {"max_eval_docs": 8, "behaviour_prompts": 8, "max_new_tokens": 8},
+    # The public benchmarks are scored in their own tests, not in every tiny run.
+    "evaluation": {"max_eval_docs": 8, "behaviour_prompts": 8, "max_new_tokens": 8, "benchmarks": None},
     # A model this small is not expected to behave (nor to tell two questions apart); the
     # self-test still asks over HTTP and judges the answer with the detector.
     "serving": {"max_new_tokens": 12, "selftest": {"in_domain": ["기초연금은 누가 받을 수 있나요?"], "off_domain": [],
