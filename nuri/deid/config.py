@@ -52,6 +52,10 @@ class DeidConfig(BaseModel):
     types: list[str] = Field(default_factory=lambda: list(BUILTIN_TYPES))
     sensitive_terms: list[str] = Field(default_factory=list)
     sensitive_patterns: list[SensitivePattern] = Field(default_factory=list)
+    # Nationwide representative numbers (1577-1000) belong to organisations and
+    # are kept; a ministry whose texts carry sole traders' lines can have them
+    # replaced as PHONE.
+    redact_representative_numbers: bool = False
     # Name of the environment variable holding the pseudonym key; the key
     # itself never goes into a config file.
     pseudonym_key_env: str = "NURI_PSEUDONYM_KEY"

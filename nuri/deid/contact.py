@@ -23,17 +23,27 @@ _LANDLINE = re.compile(
     first_char("+0(") + r"(?:(?<=\+)" + _COUNTRY + _AREA + r"|(?<=0)0" + _COUNTRY + _AREA
     + r"|(?<=\()0" + _AREA + r"\)\s?|(?<=0)" + _AREA + r"\)?)"
     + _SEP + r"[0-9]{3,4}" + _SEP + r"[0-9]{4}" + NUMBER_END)
-# Nationwide representative numbers (1588-1234). Year ranges such as
-# 1592-1598 have the same shape: a rising second half up to 2100 reads as one
-# unless a phone word comes just before.
+
+
+def find_phone(text: str) -> Iterator[Finding]:
+    """Mobile and area-code numbers: the ones a person can hold."""
+    for pattern in (_MOBILE, _LANDLINE):
+        for m in pattern.finditer(text):
+            yield Finding(m.start(), m.end(), PHONE)
+
+
+# Nationwide representative numbers (1577-1000, 1644-2828) are rented by
+# organisations, never issued to a person, so they are kept unless a
+# ministry asks otherwise (DeidConfig.redact_representative_numbers). Short
+# public numbers (110, 112, 119, 120, 129, 1345, 1366) never match: no
+# pattern here has fewer than eight digits. Year ranges such as 1592-1598
+# have the representative shape: a rising second half up to 2100 reads as
+# one unless a phone word comes just before.
 _PHONE_CONTEXT = re.compile(r"전화|연락|문의|상담|콜센터|고객센터|TEL|Tel|tel|☎")
 _REPRESENTATIVE = re.compile(first_char("1") + r"(?:5[4-9]|6[0-9]|8[0-9])[0-9]-[0-9]{4}" + NUMBER_END)
 
 
-def find_phone(text: str) -> Iterator[Finding]:
-    for pattern in (_MOBILE, _LANDLINE):
-        for m in pattern.finditer(text):
-            yield Finding(m.start(), m.end(), PHONE)
+def find_representative(text: str) -> Iterator[Finding]:
     for m in _REPRESENTATIVE.finditer(text):
         first, second = m.group().split("-")
         line_start = text.rfind("\n", 0, m.start()) + 1
@@ -70,12 +80,17 @@ _IPV6_CANDIDATE = re.compile(
     r"(?<![0-9A-Za-z:.])(?=[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:)[0-9A-Fa-f:.]{2,45}(?![0-9A-Za-z:])")
 
 
+_HEX_COLON = re.compile(r"[0-9A-Fa-f]:[0-9A-Fa-f:]|::")
+
+
 def find_ip(text: str) -> Iterator[Finding]:
     if "." in text:
         for m in _IPV4.finditer(text):
             if _octets_ok(m.group()) and not _VERSION_BEFORE.search(text, max(0, m.start() - 8), m.start()):
                 yield Finding(m.start(), m.end(), IP)
-    if "::" in text or text.count(":") >= 7:
+    # The candidate pattern starts with a look-behind, tried at every position:
+    # run it only where a hex digit touches a colon ("발의자 : 홍길동" has none).
+    if ("::" in text or text.count(":") >= 7) and _HEX_COLON.search(text):
         for m in _IPV6_CANDIDATE.finditer(text):
             candidate = m.group().rstrip(".")
             if candidate.count(":") < 2 or not any(c.isalnum() for c in candidate):

@@ -69,6 +69,8 @@ def find_business_rn(text: str) -> Iterator[Finding]:
     for m in _BUSINESS_HYPHEN.finditer(text):
         if checksums.business_rn_valid("".join(m.groups())):
             yield Finding(m.start(), m.end(), BUSINESS_RN)
+    if _BUSINESS_CONTEXT.search(text) is None:
+        return
     for m in _BUSINESS_BARE.finditer(text):
         if (checksums.business_rn_valid("".join(m.groups()))
                 and _context_before(text, m.start(), _BUSINESS_CONTEXT)):
@@ -99,14 +101,44 @@ _ACCOUNT_CONTEXT = re.compile(
     r"|KB|NH|IBK|SC제일|씨티|신한")  # not 우리/하나/국민 alone: everyday words
 
 
+# A number under another label is not an account even near an account word:
+# "희망저축계좌 관련 문의 (접수번호 ...)" names a programme, then a receipt number.
+_OTHER_NUMBER_LABEL = re.compile(r"(?:접수|신청|문서|관리|사건|민원|의안|고유|일련|발급|허가|증명서)\s?번호")
+
+
 def find_account(text: str) -> Iterator[Finding]:
+    if _ACCOUNT_CONTEXT.search(text) is None:
+        return  # one scan for the words instead of a context check per number
     for m in _ACCOUNT_SHAPE.finditer(text):
-        n_digits = sum(c.isdigit() for c in m.group())
-        if not 10 <= n_digits <= 14:
+        if not 10 <= sum(map(str.isdigit, m.group())) <= 14:
             continue
-        if (_context_before(text, m.start(), _ACCOUNT_CONTEXT, 25)
-                or _context_after(text, m.end(), _ACCOUNT_CONTEXT)):
-            yield Finding(m.start(), m.end(), ACCOUNT)
+        start = m.start()
+        if _after_code(text, start):
+            continue
+        if _context_before(text, start, _ACCOUNT_CONTEXT, 25):
+            if not _OTHER_NUMBER_LABEL.search(text, _last_context_end(text, start), start):
+                yield Finding(start, m.end(), ACCOUNT)
+        elif _context_after(text, m.end(), _ACCOUNT_CONTEXT):
+            yield Finding(start, m.end(), ACCOUNT)
+
+
+def _after_code(text: str, start: int) -> bool:
+    """The number is the tail of a code such as 3AA-2480-512929 (letters and digits, then a dash)."""
+    if start < 2 or text[start - 1] not in "-‐–－":
+        return False
+    head = start - 1
+    while head > 0 and text[head - 1].isascii() and text[head - 1].isalnum():
+        head -= 1
+    token = text[head:start - 1]
+    return any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+
+
+def _last_context_end(text: str, start: int) -> int:
+    """End of the last account word in the 25 characters before ``start``."""
+    end = max(0, start - 25)
+    for c in _ACCOUNT_CONTEXT.finditer(text, end, start):
+        end = c.end()
+    return end
 
 
 # Passport: type letter + 8 digits (old), or + 3 digits, a letter, 4 digits
@@ -148,6 +180,8 @@ def find_driver_license(text: str) -> Iterator[Finding]:
             region = _REGION_BEFORE.search(text, max(0, m.start() - 5), m.start())
             if region:
                 yield Finding(region.start(), m.end(), DRIVER_LICENSE)
+    if "면허" not in text:
+        return
     for m in _LICENSE_BARE.finditer(text):
         if _region_code_ok(m.group(1)) and _context_before(text, m.start(), _LICENSE_CONTEXT):
             yield Finding(m.start(), m.end(), DRIVER_LICENSE)

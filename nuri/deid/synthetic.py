@@ -2,9 +2,11 @@
 
 Each document is a few sentences; some carry one personal value of a known
 type at a known character span, others carry look-alikes (dates, amounts,
-law and bill numbers, ISBNs, versions, numbers with impossible dates or
-failing check digits) that must stay untouched. Deterministic by seed.
-All values are generated: none belongs to a real person.
+law and bill numbers, representative and short public phone numbers, postal
+codes, programme names, titles without a name, numbers with impossible dates
+or failing check digits) that must stay untouched. ``lookalikes`` gives the
+look-alikes alone, by category. Deterministic by seed. All values are
+generated: none belongs to a real person.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import datetime
 import random
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from stdnum import luhn
@@ -37,7 +40,8 @@ _SURNAMES = "김이박최정강조윤장임한오서신권황안송유홍"
 
 
 def person_name(rng: random.Random) -> str:
-    return rng.choice(_SURNAMES) + rng.choice(_GIVEN) + rng.choice(_GIVEN)
+    surname = rng.choice(["남궁", "황보", "제갈", "선우"]) if rng.random() < 0.03 else rng.choice(_SURNAMES)
+    return surname + rng.choice(_GIVEN) + rng.choice(_GIVEN)
 
 
 def _birth(rng: random.Random, foreigner: bool) -> str:
@@ -108,8 +112,13 @@ def phone(rng: random.Random) -> str:
         f"{mobile}-{a}-{b}", f"{mobile} {a} {b}", f"{mobile}.{a}.{b}", f"{mobile}{a}{b}",
         f"+82-{mobile[1:]}-{a}-{b}", f"+82 {mobile[1:]} {a} {b}", f"+82{mobile[1:]}{a}{b}",
         f"{area}-{mid3}-{b}", f"{area}-{a}-{b}", f"({area}) {mid3}-{b}", f"{area}.{mid3}.{b}",
-        f"{rng.choice(['1588', '1577', '1544', '1600', '1899'])}-{b}",
     ])
+
+
+def representative_number(rng: random.Random) -> str:
+    """A nationwide representative number (1577-1000): an organisation's, not a person's."""
+    prefix = rng.choice(["1577", "1588", "1544", "1566", "1600", "1644", "1661", "1688", "1800", "1899"])
+    return f"{prefix}-{_d(rng, 4)}"
 
 
 def email(rng: random.Random) -> str:
@@ -191,33 +200,75 @@ _PII_TEMPLATES = [
     (IP, ip_address, ["접속 IP {}에서 로그인하였다.", "서버 주소 {} 로 접근이 차단되었다."]),
     (NAME, person_name, [
         "성명: {}", "담당자: {} 주무관", "{} 의원이 질의하였다.", "({}의원 대표발의)", "{} 씨가 민원을 제기하였다.",
-        "이름: {}, 나이 34세"]),
+        "이름: {}, 나이 34세",
+        # Officials, applicants, sponsors and signatories as public documents write them.
+        "담당자 {} 주무관에게 문의하세요.", "담당: 복지정책과 {} 사무관", "{} 사회복지주무관이 방문하였다.",
+        "상담자: {} 팀장", "{} 과장님께서 설명하였다.", "신청인 {} (인)", "신청인 {}의 서류를 접수하였다.",
+        "민원인 {} 씨가 방문하였다.", "민원인 정보: {} / 회신 요청", "대상자 {}(만 72세)", "대표발의 {} 의원",
+        "{} 의원 대표발의", "서명: {}", "위 신청인 {} (서명 또는 인)"]),
     (ADDRESS, address, ["주소: {}", "거주지: {}", "{}에 위치한 사무실", "우편물은 {}로 보냈다."]),
 ]
 
-_LOOKALIKES = [
-    lambda r: f"시행일은 {r.randrange(2000, 2030)}-{r.randrange(1, 13):02d}-{r.randrange(1, 29):02d}이다.",
-    lambda r: f"회의는 {r.randrange(2000, 2030)}.{r.randrange(1, 13):02d}.{r.randrange(1, 29):02d}에 열렸다.",
-    lambda r: f"발의연월일 : {r.randrange(2000, 2030)}.  {r.randrange(1, 13)}.  {r.randrange(1, 29)}.",
-    lambda r: f"예산 {r.randrange(1, 999)},{r.randrange(1000):03d},{r.randrange(1000):03d}원을 편성하였다.",
-    lambda r: f"법률 제{r.randrange(10000, 20000)}호로 공포되었다.",
-    lambda r: f"의안번호 {r.randrange(1000, 30000)}",
-    lambda r: f"대통령령 제{r.randrange(20000, 35000)}호",
-    lambda r: f"참고 문헌 ISBN {_isbn(r)}",
-    lambda r: f"소프트웨어 버전 v{r.randrange(1, 10)}.{r.randrange(0, 20)}.{r.randrange(0, 20)}.{r.randrange(0, 99)}",
-    lambda r: f"Python {r.randrange(2, 4)}.{r.randrange(0, 13)}.{r.randrange(0, 10)} 환경",
+# (category, maker): text that looks like personal data but is not.
+_LOOKALIKES: list[tuple[str, Callable[[random.Random], str]]] = [
+    ("date", lambda r: f"시행일은 {r.randrange(2000, 2030)}-{r.randrange(1, 13):02d}-{r.randrange(1, 29):02d}이다."),
+    ("date", lambda r: f"회의는 {r.randrange(2000, 2030)}.{r.randrange(1, 13):02d}.{r.randrange(1, 29):02d}에 열렸다."),
+    ("date", lambda r: f"발의연월일 : {r.randrange(2000, 2030)}.  {r.randrange(1, 13)}.  {r.randrange(1, 29)}."),
+    ("date", lambda r: f"{r.randrange(1500, 1600)}-{r.randrange(1600, 1700)}년 사이의 기록"),
+    ("amount", lambda r: f"예산 {r.randrange(1, 999)},{r.randrange(1000):03d},{r.randrange(1000):03d}원을 편성하였다."),
+    ("amount", lambda r: f"1인 가구 기준 중위소득은 월 {r.randrange(1, 3)},{r.randrange(1000):03d},{r.randrange(1000):03d}원이다."),
+    ("amount", lambda r: f"총 {r.randrange(2, 300)}명이 참석하였으며 {r.randrange(1, 99)}.{r.randrange(0, 9)}%가 찬성하였다."),
+    ("article", lambda r: f"법률 제{r.randrange(10000, 20000)}호로 공포되었다."),
+    ("article", lambda r: f"의안번호 {r.randrange(1000, 30000)}"),
+    ("article", lambda r: f"대통령령 제{r.randrange(20000, 35000)}호"),
+    ("article", lambda r: f"제{r.randrange(1, 200)}조제{r.randrange(1, 10)}항제{r.randrange(1, 10)}호를 개정한다."),
+    ("representative_number", lambda r: f"건강보험공단 고객센터({representative_number(r)})로 문의하십시오."),
+    ("representative_number", lambda r: f"대표번호 {representative_number(r)}"),
+    ("representative_number", lambda r: f"상담 전화 {representative_number(r)}로 연락 바랍니다."),
+    ("representative_number", lambda r: f"☎ {representative_number(r)} (평일 09시~18시)"),
+    ("short_public_number", lambda r: r.choice([
+        "보건복지상담센터(국번 없이 129)에 문의하십시오.", "범죄 신고는 112, 화재·구조 신고는 119",
+        "정부민원안내콜센터 110으로 전화하세요.", "다산콜센터 120 또는 02-120", "외국인종합안내센터 1345",
+        "여성긴급전화 1366", "고용노동부 고객상담센터 1350", "청소년상담 1388", "자살예방상담전화 109"])),
+    ("postal_code", lambda r: f"우편번호 {r.randrange(1000, 64000):05d}로 발송한다."),
+    ("postal_code", lambda r: f"(우){r.randrange(1000, 64000):05d} 담당 부서 앞"),
+    ("programme_name", lambda r: r.choice([
+        "방문요양, 방문목욕, 방문간호를 제공한다.", "장기요양 등급 판정을 받았다.", "노인장기요양보험 재가급여",
+        "청년내일저축계좌 가입 안내", "희망두배 청년통장 모집", "국민취업지원제도 1유형", "에너지바우처 신청 기간",
+        "아동수당, 부모급여, 첫만남이용권", "기초생활보장 생계급여", "긴급복지지원 생계지원",
+        "가운데 군 복무 중인 자녀는 가구원에서 제외한다."])),
+    ("programme_name", lambda r: f"희망저축계좌 관련 문의 (접수번호 {r.randrange(1, 10)}AA-{_d(r, 4)}-{_d(r, 6)})"),
+    ("official_title", lambda r: r.choice([
+        "담당 주무관에게 문의하세요.", "해당 사무관이 검토한다.", "팀장 회의에서 결정하였다.", "복지정책과장 전결",
+        "담당자 배정 후 안내한다.", "담당자 지정 및 변경", "신청인 본인이 직접 방문한다.",
+        "신청인 정보를 입력하십시오.", "담당자 연락처는 대표번호로 안내한다.", "보호자: 부모", "대상자: 노인",
+        "신청인 (서명 또는 인)", "민원인 안내문", "사회복지 전담공무원이 방문한다.", "국회의원 정수와 지방의회의원 선거",
+        "민주당 의원 다수가 찬성하였다.", "동대문구청장 명의로 통지한다.", "남구로 이사 온 뒤 전입신고를 하였다."])),
+    ("code", lambda r: f"참고 문헌 ISBN {_isbn(r)}"),
+    ("code", lambda r: (f"소프트웨어 버전 v{r.randrange(1, 10)}.{r.randrange(0, 20)}.{r.randrange(0, 20)}"
+                        f".{r.randrange(0, 99)}")),
+    ("code", lambda r: f"Python {r.randrange(2, 4)}.{r.randrange(0, 13)}.{r.randrange(0, 10)} 환경"),
     # A 6-7 number whose "date" is impossible (month 13+, day 32+).
-    lambda r: f"접수번호 {r.randrange(10, 99)}{r.randrange(13, 99)}{r.randrange(32, 99)}-{r.randrange(10 ** 6, 10 ** 7)}",
+    ("checksum_fail", lambda r: (
+        f"접수번호 {r.randrange(10, 99)}{r.randrange(13, 99)}{r.randrange(32, 99)}-{r.randrange(10 ** 6, 10 ** 7)}")),
     # Check digit off by one: business and card numbers that do not exist.
-    lambda r: (lambda d: f"번호 {d[:3]}-{d[3:5]}-{d[5:9]}{(int(d[9]) + 1) % 10}")(business_digits(r)),
-    lambda r: (lambda d: f"코드 {d[:4]}-{d[4:8]}-{d[8:12]}-{d[12:15]}{(int(d[15]) + 1) % 10}")(
-        _card16(r)),
-    lambda r: f"{r.randrange(1500, 1600)}-{r.randrange(1600, 1700)}년 사이의 기록",
-    lambda r: f"제{r.randrange(1, 200)}조제{r.randrange(1, 10)}항제{r.randrange(1, 10)}호를 개정한다.",
-    lambda r: "국회의원 정수와 지방의회의원 선거에 관한 사항",
-    lambda r: "민주당 의원 다수가 찬성하였다.",
-    lambda r: f"총 {r.randrange(2, 300)}명이 참석하였으며 {r.randrange(1, 99)}.{r.randrange(0, 9)}%가 찬성하였다.",
+    ("checksum_fail", lambda r: (lambda d: f"번호 {d[:3]}-{d[3:5]}-{d[5:9]}{(int(d[9]) + 1) % 10}")(
+        business_digits(r))),
+    ("checksum_fail", lambda r: (lambda d: f"코드 {d[:4]}-{d[4:8]}-{d[8:12]}-{d[12:15]}{(int(d[15]) + 1) % 10}")(
+        _card16(r))),
 ]
+LOOKALIKE_CATEGORIES: tuple[str, ...] = tuple(dict.fromkeys(category for category, _ in _LOOKALIKES))
+
+
+def lookalikes(n: int = 500, seed: int = 0) -> list[tuple[str, str]]:
+    """``n`` (category, text) pairs holding no personal data, the categories in turn."""
+    rng = random.Random(seed)
+    by_category = {c: [make for category, make in _LOOKALIKES if category == c] for c in LOOKALIKE_CATEGORIES}
+    out = []
+    for i in range(n):
+        category = LOOKALIKE_CATEGORIES[i % len(LOOKALIKE_CATEGORIES)]
+        out.append((category, rng.choice(by_category[category])(rng)))
+    return out
 
 
 def _card16(rng: random.Random) -> str:
@@ -247,6 +298,19 @@ def _sponsor_list(rng: random.Random) -> tuple[str, list[tuple[int, int]]]:
     return text, spans
 
 
+def _member_list(rng: random.Random) -> tuple[str, list[tuple[int, int]]]:
+    """Names joined before one shared title: "홍길동ㆍ김철수 의원 등 10인"."""
+    names = [person_name(rng) for _ in range(rng.randrange(2, 4))]
+    sep = rng.choice(["ㆍ", "·", "․", ", "])
+    text, spans = rng.choice(["", "대표발의 ", "공동발의 "]), []
+    for i, name in enumerate(names):
+        if i:
+            text += sep
+        spans.append((len(text), len(text) + len(name)))
+        text += name
+    return text + f" 의원 등 {rng.randrange(10, 30)}인", spans
+
+
 def generate(n_docs: int = 200, seed: int = 0) -> list[Sample]:
     """``n_docs`` documents, each 3-6 sentences, a third of them look-alikes."""
     rng = random.Random(seed)
@@ -258,9 +322,9 @@ def generate(n_docs: int = 200, seed: int = 0) -> list[Sample]:
                 text += rng.choice([" ", "\n"])
             roll = rng.random()
             if roll < 0.33:
-                text += rng.choice(_LOOKALIKES)(rng)
+                text += rng.choice(_LOOKALIKES)[1](rng)
             elif roll < 0.36:
-                block, block_spans = _sponsor_list(rng)
+                block, block_spans = rng.choice([_sponsor_list, _member_list])(rng)
                 spans += [Finding(len(text) + s, len(text) + e, NAME) for s, e in block_spans]
                 text += block
             else:

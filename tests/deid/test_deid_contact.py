@@ -2,19 +2,29 @@
 
 import pytest
 
-from nuri.deid import Deidentifier
+from nuri.deid import DeidConfig, Deidentifier
 
 DEID = Deidentifier()
+# Representative numbers (15xx/16xx/18xx) belong to organisations and are kept
+# by default; this ministry setting replaces them as before.
+REDACTS_REPRESENTATIVE = Deidentifier(DeidConfig(redact_representative_numbers=True))
 
 
 @pytest.mark.parametrize("phone", [
     "010-1234-5678", "010 1234 5678", "010.1234.5678", "01012345678", "011-234-5678",
     "+82-10-1234-5678", "+82 10 1234 5678", "+821012345678", "+82 (0)10-1234-5678", "0082-10-1234-5678",
     "02-123-4567", "02-1234-5678", "(02) 123-4567", "02)123-4567", "031-123-4567", "064.712.3456",
-    "070-1234-5678", "080-123-4567", "+82-2-123-4567", "1588-1234", "1577-0001",
+    "070-1234-5678", "080-123-4567", "+82-2-123-4567",
 ])
 def test_phone_writings(phone):
     red = DEID.redact(f"연락처는 {phone}입니다.")
+    assert red.text == "연락처는 [PHONE]입니다."
+    assert red.counts == {"PHONE": 1}
+
+
+@pytest.mark.parametrize("phone", ["1588-1234", "1577-0001"])
+def test_representative_numbers_when_the_ministry_asks(phone):
+    red = REDACTS_REPRESENTATIVE.redact(f"연락처는 {phone}입니다.")
     assert red.text == "연락처는 [PHONE]입니다."
     assert red.counts == {"PHONE": 1}
 
@@ -26,7 +36,34 @@ def test_phone_look_alikes_untouched(text):
 
 
 def test_representative_number_after_phone_word_even_if_year_like():
-    assert DEID.redact("상담 전화 1588-1600").counts == {"PHONE": 1}
+    assert REDACTS_REPRESENTATIVE.redact("상담 전화 1588-1600").counts == {"PHONE": 1}
+
+
+def test_year_range_stays_when_representative_numbers_are_redacted():
+    assert REDACTS_REPRESENTATIVE.redact("1592-1598년 임진왜란").text == "1592-1598년 임진왜란"
+
+
+@pytest.mark.parametrize("text", [
+    "건강보험공단 고객센터(1577-1000)로 문의", "대표번호 1644-2828", "고객센터 1899-1234", "상담 전화 1588-1600",
+    "연락처는 1588-1234입니다.", "☎ 1661-0001", "1800-1234", "1544-3412(평일)",
+])
+def test_representative_numbers_are_kept(text):
+    assert DEID.redact(text).text == text
+
+
+@pytest.mark.parametrize("text", [
+    "보건복지상담센터(국번 없이 129)", "보건복지상담센터 129", "행정복지센터나 129로 알려 주십시오",
+    "범죄 신고 112", "화재 신고 119", "정부민원안내콜센터 110", "다산콜센터 120", "서울 02-120",
+    "외국인종합안내센터 1345", "여성긴급전화 1366", "고용노동부 1350", "청소년상담 1388",
+])
+def test_short_public_numbers_are_kept(text):
+    assert DEID.redact(text).text == text
+    assert REDACTS_REPRESENTATIVE.redact(text).text == text
+
+
+def test_a_personal_number_beside_a_representative_one_is_still_replaced():
+    red = DEID.redact("고객센터 1577-1000, 담당자 휴대전화 010-1234-5678")
+    assert red.text == "고객센터 1577-1000, 담당자 휴대전화 [PHONE]"
 
 
 @pytest.mark.parametrize("email", ["hong@example.com", "gil.dong_99@korea.kr", "a+b@mail.snu.ac.kr",
