@@ -6,7 +6,7 @@ import ipaddress
 import re
 from collections.abc import Iterator
 
-from nuri.deid.patterns import NUMBER_END, first_char
+from nuri.deid.patterns import NUMBER_END, NumberRun, finditer_in_runs, first_char
 from nuri.deid.pii_types import EMAIL, IP, PHONE, Finding
 
 _SEP = r"[-.\s]?"
@@ -25,10 +25,11 @@ _LANDLINE = re.compile(
     + _SEP + r"[0-9]{3,4}" + _SEP + r"[0-9]{4}" + NUMBER_END)
 
 
-def find_phone(text: str) -> Iterator[Finding]:
+def find_phone(text: str, runs: list[NumberRun]) -> Iterator[Finding]:
     """Mobile and area-code numbers: the ones a person can hold."""
-    for pattern in (_MOBILE, _LANDLINE):
-        for m in pattern.finditer(text):
+    # Fewest digits: 010-123-4567, 02-123-4567.
+    for pattern, min_digits in ((_MOBILE, 10), (_LANDLINE, 9)):
+        for m in finditer_in_runs(pattern, text, runs, min_digits):
             yield Finding(m.start(), m.end(), PHONE)
 
 
@@ -43,8 +44,8 @@ _PHONE_CONTEXT = re.compile(r"전화|연락|문의|상담|콜센터|고객센터
 _REPRESENTATIVE = re.compile(first_char("1") + r"(?:5[4-9]|6[0-9]|8[0-9])[0-9]-[0-9]{4}" + NUMBER_END)
 
 
-def find_representative(text: str) -> Iterator[Finding]:
-    for m in _REPRESENTATIVE.finditer(text):
+def find_representative(text: str, runs: list[NumberRun]) -> Iterator[Finding]:
+    for m in finditer_in_runs(_REPRESENTATIVE, text, runs, 8):
         first, second = m.group().split("-")
         line_start = text.rfind("\n", 0, m.start()) + 1
         if int(first) < int(second) <= 2100 and not _PHONE_CONTEXT.search(
@@ -53,8 +54,9 @@ def find_representative(text: str) -> Iterator[Finding]:
         yield Finding(m.start(), m.end(), PHONE)
 
 
+# The look-behind follows the first character so re's fast first-character scan applies.
 _EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"[A-Za-z0-9](?<![A-Za-z0-9._%+-][A-Za-z0-9])[A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}(?![A-Za-z0-9-])")
 
 
@@ -80,12 +82,15 @@ _IPV6_CANDIDATE = re.compile(
     r"(?<![0-9A-Za-z:.])(?=[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:)[0-9A-Fa-f:.]{2,45}(?![0-9A-Za-z:])")
 
 
-_HEX_COLON = re.compile(r"[0-9A-Fa-f]:[0-9A-Fa-f:]|::")
+# A hex digit, a colon and a hex digit or colon; or "::". Starting on the colon
+# lets re skip quickly to each one (30x faster on the bills than a hex-digit class).
+_HEX_COLON = re.compile(r":(?:(?<=[0-9A-Fa-f]:)[0-9A-Fa-f:]|:)")
 
 
-def find_ip(text: str) -> Iterator[Finding]:
+def find_ip(text: str, runs: list[NumberRun]) -> Iterator[Finding]:
     if "." in text:
-        for m in _IPV4.finditer(text):
+        # A dash does not stop an address from starting: "12-1.2.3.4".
+        for m in finditer_in_runs(_IPV4, text, runs, 4, starts_inside=True):
             if _octets_ok(m.group()) and not _VERSION_BEFORE.search(text, max(0, m.start() - 8), m.start()):
                 yield Finding(m.start(), m.end(), IP)
     # The candidate pattern starts with a look-behind, tried at every position:

@@ -257,7 +257,8 @@ _NOT_POSTAL = re.compile(r"(?:메일|회신|IP|ip|서버|웹|인터넷|홈페이
 
 
 def find_addresses(text: str) -> Iterator[Finding]:
-    for label in _ADDRESS_LABEL.finditer(text):
+    labels = _ADDRESS_LABEL.finditer(text) if ":" in text or "：" in text else ()  # every label ends in one
+    for label in labels:
         if _NOT_POSTAL.search(text, max(0, label.start() - 6), label.start()):
             continue
         m = _LABELLED_ADDRESS.match(text, label.end())

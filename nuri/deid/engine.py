@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from nuri.deid import contact, context_names, id_numbers
 from nuri.deid.config import DeidConfig
+from nuri.deid.patterns import NumberRun, number_runs
 from nuri.deid.replace import replacer_for
 from nuri.deid.pii_types import (
     ACCOUNT, ADDRESS, BUSINESS_RN, CARD, CORPORATE_RN, DRIVER_LICENSE, EMAIL, FOREIGNER_RN, IP, NAME,
@@ -16,10 +17,12 @@ from nuri.deid.pii_types import (
 )
 
 Detector = Callable[[str], Iterable[Finding]]
+# Number detectors also take the text's number runs, found once for all of them.
+NumberDetector = Callable[[str, list[NumberRun]], Iterable[Finding]]
 
 # Which detector covers which types. Order is the tie-break when two types
 # claim exactly the same span: checksummed numbers before looser shapes.
-_BUILTIN_DETECTORS: tuple[tuple[frozenset[str], Detector], ...] = (
+_BUILTIN_DETECTORS: tuple[tuple[frozenset[str], Detector | NumberDetector], ...] = (
     (frozenset({RRN, FOREIGNER_RN, CORPORATE_RN}), id_numbers.find_thirteen_digit),
     (frozenset({BUSINESS_RN}), id_numbers.find_business_rn),
     (frozenset({CARD}), id_numbers.find_card),
@@ -32,6 +35,10 @@ _BUILTIN_DETECTORS: tuple[tuple[frozenset[str], Detector], ...] = (
     (frozenset({NAME}), context_names.find_names),
     (frozenset({ADDRESS}), context_names.find_addresses),
 )
+_NUMBER_DETECTORS = frozenset({
+    id_numbers.find_thirteen_digit, id_numbers.find_business_rn, id_numbers.find_card, contact.find_phone,
+    id_numbers.find_driver_license, contact.find_ip, id_numbers.find_account,
+})
 
 
 @dataclass(frozen=True)
@@ -76,12 +83,14 @@ class Deidentifier:
         self.config = config or DeidConfig()
         enabled = set(self.config.types)
         self._detectors: list[Detector] = []
+        self._number_detectors: list[NumberDetector] = []
         self._rank: dict[str, int] = {}
         for kinds, detector in _BUILTIN_DETECTORS:
             if kinds & enabled:
-                self._detectors.append(_only(kinds & enabled, detector) if kinds - enabled else detector)
+                into = self._number_detectors if detector in _NUMBER_DETECTORS else self._detectors
+                into.append(_only(kinds & enabled, detector) if kinds - enabled else detector)
         if PHONE in enabled and self.config.redact_representative_numbers:
-            self._detectors.append(contact.find_representative)
+            self._number_detectors.append(contact.find_representative)
         for i, (kinds, _) in enumerate(_BUILTIN_DETECTORS):
             for kind in kinds:
                 self._rank[kind] = i
@@ -101,6 +110,10 @@ class Deidentifier:
     def find(self, text: str) -> list[Finding]:
         """Non-overlapping spans to replace, in text order."""
         findings: list[Finding] = []
+        if self._number_detectors:
+            runs = number_runs(text)
+            for number_detector in self._number_detectors:
+                findings.extend(number_detector(text, runs))
         for detector in self._detectors:
             findings.extend(detector(text))
         return _resolve_overlaps(findings, self._rank) if findings else findings
@@ -121,10 +134,10 @@ class Deidentifier:
         return Redaction("".join(parts), counts)
 
 
-def _only(kinds: frozenset[str], detector: Detector) -> Detector:
-    """A detector restricted to some of the types it can report."""
-    def find(text: str) -> Iterator[Finding]:
-        return (f for f in detector(text) if f.type in kinds)
+def _only(kinds: frozenset[str], detector: Callable[..., Iterable[Finding]]) -> Callable[..., Iterator[Finding]]:
+    """A detector (of either kind) restricted to some of the types it can report."""
+    def find(*args: object) -> Iterator[Finding]:
+        return (f for f in detector(*args) if f.type in kinds)
     return find
 
 

@@ -1,8 +1,9 @@
 """Detectors for Korean identification numbers, cards, accounts, passports and licences.
 
-Each ``find_*`` function takes the whole text and yields ``Finding`` spans.
-A regex proposes candidates; the check digit, date or context decides. Digit
-runs are anchored so a candidate never starts or ends inside a longer number.
+Each ``find_*`` function takes the whole text (and, for the number patterns,
+its ``patterns.number_runs``) and yields ``Finding`` spans. A regex proposes
+candidates; the check digit, date or context decides. Digit runs are
+anchored so a candidate never starts or ends inside a longer number.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import re
 from collections.abc import Iterator
 
 from nuri.deid import checksums
-from nuri.deid.patterns import DASH, FIRST_DIGIT, NUMBER_END
+from nuri.deid.patterns import DASH, FIRST_DIGIT, NUMBER_END, NumberRun, finditer_in_runs
 from nuri.deid.pii_types import (
     ACCOUNT, BUSINESS_RN, CARD, CORPORATE_RN, DRIVER_LICENSE, FOREIGNER_RN, PASSPORT, RRN,
     Finding,
@@ -36,7 +37,7 @@ def _context_after(text: str, end: int, pattern: re.Pattern[str], width: int = 1
     return pattern.search(text, end, cut) is not None
 
 
-def find_thirteen_digit(text: str) -> Iterator[Finding]:
+def find_thirteen_digit(text: str, runs: list[NumberRun]) -> Iterator[Finding]:
     """RRN, foreigner and corporate registration numbers share the 6-7 shape.
 
     A real birth date with a 1-4 (5-8) gender digit makes an RRN (foreigner
@@ -45,16 +46,17 @@ def find_thirteen_digit(text: str) -> Iterator[Finding]:
     digit and either "법인" just before it or a plausible office/kind code;
     with "법인" before it, it wins over the RRN reading.
     """
-    for m in _THIRTEEN.finditer(text):
+    corporate_word = "법인" in text  # no windowed look-up per number without it
+    for m in finditer_in_runs(_THIRTEEN, text, runs, 13):
         digits = m.group(1) + m.group(2)
-        corporate = checksums.corporate_rn_valid(digits)
-        if corporate and _context_before(text, m.start(), _CORPORATE_CONTEXT):
+        if (corporate_word and _context_before(text, m.start(), _CORPORATE_CONTEXT)
+                and checksums.corporate_rn_valid(digits)):
             yield Finding(m.start(), m.end(), CORPORATE_RN)
         elif checksums.is_rrn(digits):
             yield Finding(m.start(), m.end(), RRN)
         elif checksums.is_foreigner_rn(digits):
             yield Finding(m.start(), m.end(), FOREIGNER_RN)
-        elif corporate and checksums.corporate_codes_plausible(digits):
+        elif checksums.corporate_codes_plausible(digits) and checksums.corporate_rn_valid(digits):
             yield Finding(m.start(), m.end(), CORPORATE_RN)
 
 
@@ -65,13 +67,14 @@ _BUSINESS_BARE = re.compile("(" + FIRST_DIGIT + r"[0-9]{2})\s?([0-9]{2})\s?([0-9
 _BUSINESS_CONTEXT = re.compile(r"사업자|등록번호|사업장")
 
 
-def find_business_rn(text: str) -> Iterator[Finding]:
-    for m in _BUSINESS_HYPHEN.finditer(text):
+def find_business_rn(text: str, runs: list[NumberRun]) -> Iterator[Finding]:
+    for m in finditer_in_runs(_BUSINESS_HYPHEN, text, runs, 10):
         if checksums.business_rn_valid("".join(m.groups())):
             yield Finding(m.start(), m.end(), BUSINESS_RN)
-    if _BUSINESS_CONTEXT.search(text) is None:
+    # _BUSINESS_CONTEXT's words, looked for as plain strings: faster than its scan.
+    if not ("사업자" in text or "등록번호" in text or "사업장" in text):
         return
-    for m in _BUSINESS_BARE.finditer(text):
+    for m in finditer_in_runs(_BUSINESS_BARE, text, runs, 10):
         if (checksums.business_rn_valid("".join(m.groups()))
                 and _context_before(text, m.start(), _BUSINESS_CONTEXT)):
             yield Finding(m.start(), m.end(), BUSINESS_RN)
@@ -85,8 +88,8 @@ _CARD = re.compile(
 _NOT_DIGIT = re.compile(r"[^0-9]")
 
 
-def find_card(text: str) -> Iterator[Finding]:
-    for m in _CARD.finditer(text):
+def find_card(text: str, runs: list[NumberRun]) -> Iterator[Finding]:
+    for m in finditer_in_runs(_CARD, text, runs, 15):
         if checksums.card_valid(_NOT_DIGIT.sub("", m.group())):
             yield Finding(m.start(), m.end(), CARD)
 
@@ -106,10 +109,10 @@ _ACCOUNT_CONTEXT = re.compile(
 _OTHER_NUMBER_LABEL = re.compile(r"(?:접수|신청|문서|관리|사건|민원|의안|고유|일련|발급|허가|증명서)\s?번호")
 
 
-def find_account(text: str) -> Iterator[Finding]:
+def find_account(text: str, runs: list[NumberRun]) -> Iterator[Finding]:
     if _ACCOUNT_CONTEXT.search(text) is None:
         return  # one scan for the words instead of a context check per number
-    for m in _ACCOUNT_SHAPE.finditer(text):
+    for m in finditer_in_runs(_ACCOUNT_SHAPE, text, runs, 10):
         if not 10 <= sum(map(str.isdigit, m.group())) <= 14:
             continue
         start = m.start()
@@ -171,8 +174,8 @@ def _region_code_ok(code: str) -> bool:
     return 11 <= int(code) <= 28
 
 
-def find_driver_license(text: str) -> Iterator[Finding]:
-    for m in _LICENSE.finditer(text):
+def find_driver_license(text: str, runs: list[NumberRun]) -> Iterator[Finding]:
+    for m in finditer_in_runs(_LICENSE, text, runs, 10):
         if m.group(2) is not None:  # 11-12-345678-90
             if _region_code_ok(m.group(1)):
                 yield Finding(m.start(), m.end(), DRIVER_LICENSE)
@@ -182,6 +185,6 @@ def find_driver_license(text: str) -> Iterator[Finding]:
                 yield Finding(region.start(), m.end(), DRIVER_LICENSE)
     if "면허" not in text:
         return
-    for m in _LICENSE_BARE.finditer(text):
+    for m in finditer_in_runs(_LICENSE_BARE, text, runs, 12):
         if _region_code_ok(m.group(1)) and _context_before(text, m.start(), _LICENSE_CONTEXT):
             yield Finding(m.start(), m.end(), DRIVER_LICENSE)
