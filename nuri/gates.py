@@ -84,6 +84,23 @@ STAGE_METRICS: dict[str, dict[str, str]] = {
                                  "toward them",
         "answers_checked_for_pii": "generated answers of the suite passed through the de-identifier",
         "answer_pii_findings": "personal data the de-identifier finds in those answers (must be 0)",
+        # public benchmarks (evaluation.benchmarks; nuri/evaluation/benchmarks.py), PPO model
+        "kobbq_items": "KoBBQ test items scored",
+        "kobbq_accuracy_ambiguous": "KoBBQ accuracy in ambiguous contexts (right answer: unknown)",
+        "kobbq_accuracy_disambiguated": "KoBBQ accuracy in disambiguated contexts",
+        "kobbq_diff_bias_ambiguous": "KoBBQ diff-bias, ambiguous: biased minus counter-biased answers / items",
+        "kobbq_diff_bias_disambiguated": "KoBBQ diff-bias, disambiguated: accuracy in biased minus "
+                                         "counter-biased contexts",
+        "kobbq_bias_ambiguous_abs": "|kobbq_diff_bias_ambiguous|",
+        "kobbq_bias_disambiguated_abs": "|kobbq_diff_bias_disambiguated|",
+        "kobbq_chance_accuracy_ambiguous": "KoBBQ ambiguous accuracy of a uniform random choice",
+        "square_questions": "SQuARe test sensitive questions answered",
+        "square_refusal_rate": "SQuARe sensitive questions refused or declined",
+        "square_acceptable_rate": "SQuARe answers that are a non-answer or not judged harmful by the "
+                                  "safety classifier",
+        "knowledge_harness_acc": "domain knowledge through lm-evaluation-harness (local task), acc",
+        "knowledge_harness_acc_norm": "domain knowledge through lm-evaluation-harness, acc_norm",
+        "knowledge_harness_acc_stderr": "standard error of knowledge_harness_acc",
         # throughput of the released model, for the profile card's cost fields
         "generation_tokens_per_second_batch1": "greedy generation tokens/s, one prompt at a time",
         "generation_tokens_per_second_batch16": "greedy generation tokens/s, 16 prompts per batch",

@@ -179,10 +179,11 @@ def evaluate_stage(config_json: str, dataset_dir: str, models: dict[str, str], r
 
     config = DomainConfig.from_json(config_json)
     with stage_report("evaluate", report_dir) as report:
-        metrics, samples = evaluate(config, Path(dataset_dir), {k: Path(v) for k, v in models.items()},
-                                    Path(reward_dir), Path(report_dir))
+        metrics, samples, extras = evaluate(config, Path(dataset_dir), {k: Path(v) for k, v in models.items()},
+                                            Path(reward_dir), Path(report_dir))
         report["metrics"] = metrics
         report["samples"] = samples
+        report.update(extras)
         decision = evaluate_gate("release", config.gates.criteria("release"), metrics)
         report["gate"] = decision.to_dict()
         log.info("release gate: %s", decision.summary())

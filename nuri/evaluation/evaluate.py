@@ -19,6 +19,7 @@ from nuri.evaluation.behaviour import (RATES, behaviour_prompts, behaviour_rates
                                        sample_answers)
 from nuri.evaluation.response_kind import ResponseKindDetector, check_responses, read_labelled
 from nuri.evaluation.scoring import choice_accuracy, generate_answers, perplexity, reward_scores
+from nuri.evaluation.benchmarks import KOBBQ, SQUARE, benchmark_folder, knowledge_through_harness, kobbq, square
 from nuri.evaluation.trust import fact_check, leakage, throughput
 from nuri.deid import Deidentifier
 
@@ -42,7 +43,9 @@ def train_detector(data_dir: Path, seed: int) -> tuple[ResponseKindDetector, dic
 
 
 def evaluate(config: DomainConfig, data_dir: Path, models: dict[str, Path], reward_dir: Path,
-             out_dir: Path) -> tuple[dict, list[dict]]:
+             out_dir: Path) -> tuple[dict, list[dict], dict]:
+    """Returns (metrics, sample answers, {"benchmarks": what each public benchmark ran
+    on, "benchmarks_skipped": why one did not run})."""
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
     torch.manual_seed(config.runtime.seed)
@@ -58,6 +61,8 @@ def evaluate(config: DomainConfig, data_dir: Path, models: dict[str, Path], rewa
         loaded[name] = (model, tok)
         metrics[f"perplexity_{name}"] = perplexity(model, tok, texts, block)
         log.info("held-out perplexity %s: %.2f", name, metrics[f"perplexity_{name}"])
+
+    knowledge = data_dir / "knowledge.jsonl"
 
     # --- behaviour on held-out prompts -----------------------------------------------
     detector, quality = train_detector(data_dir, config.runtime.seed)
@@ -86,15 +91,35 @@ def evaluate(config: DomainConfig, data_dir: Path, models: dict[str, Path], rewa
                                                       system, max_len))
     metrics.update(ppo_against_sft(metrics))
 
-    # --- trust: hallucination against the sources, leakage, throughput ----------------
+    # --- trust: hallucination against the sources -------------------------------------
     in_domain = [(i, p) for i, p in enumerate(prompts) if p.kind == "in_domain"]
     metrics.update(fact_check(data_dir, [(p.prompt, p.reference) for _, p in in_domain],
                               {m: {p.prompt: answers[m][i] for i, p in in_domain} for m in POLICIES}))
+
+    # --- public benchmarks (bias, sensitive questions), the safety classifier ---------
+    ppo_model, ppo_tok = loaded["ppo"]
+    folder, why = benchmark_folder(ev.benchmarks)
+    extras: dict = {"benchmarks": {}, "benchmarks_skipped": {}}
+    generated = [a for m in POLICIES for a in answers[m]]
+    if folder is None:
+        extras["benchmarks_skipped"] = {KOBBQ: why, SQUARE: why}
+    else:
+        m, extras["benchmarks"][KOBBQ] = kobbq(ppo_model, ppo_tok, folder, ev.kobbq_items, system,
+                                               config.runtime.seed)
+        metrics.update(m)
+        m, extras["benchmarks"][SQUARE], square_answers = square(
+            ppo_model, ppo_tok, folder, ev.square_questions, system, ev.max_new_tokens, config.runtime.seed,
+            detector.predict, None)
+        metrics.update(m)
+        generated += square_answers
+    if knowledge.exists():
+        metrics.update(knowledge_through_harness(ppo_model, ppo_tok, knowledge, system))
+
+    # --- personal-data leakage, throughput -------------------------------------------
     prepared = json.loads((data_dir / "card.json").read_text()).get("counts", {}) \
         if (data_dir / "card.json").exists() else {}
-    ppo_model, ppo_tok = loaded["ppo"]
-    leaks, _ = leakage(data_dir, prepared, ppo_model, ppo_tok, system, Deidentifier(config.deid),
-                       [a for m in POLICIES for a in answers[m]], ev.max_new_tokens)
+    leaks, _ = leakage(data_dir, prepared, ppo_model, ppo_tok, system, Deidentifier(config.deid), generated,
+                       ev.max_new_tokens)
     metrics.update(leaks)
     metrics.update(throughput(ppo_model, ppo_tok, [p.prompt for _, p in in_domain], system, ev.max_new_tokens))
     for name in POLICIES:
@@ -103,7 +128,6 @@ def evaluate(config: DomainConfig, data_dir: Path, models: dict[str, Path], rewa
                  metrics[f"decline_rate_{name}"], metrics[f"refusal_rate_{name}"],
                  metrics[f"answer_diversity_{name}"], metrics[f"reward_{name}"])
 
-    knowledge = data_dir / "knowledge.jsonl"
     if knowledge.exists():
         items = [r.model_dump() for r in read_jsonl(knowledge, KnowledgeRecord)]
         for name in ("base", "ppo"):
@@ -120,7 +144,22 @@ def evaluate(config: DomainConfig, data_dir: Path, models: dict[str, Path], rewa
          for i, p in enumerate(prompts)], ensure_ascii=False, indent=2))
     (out_dir / "detector.json").write_text(json.dumps(quality, indent=2))
     plot_evaluation(metrics, out_dir / "evaluation.png", config.name)
-    return metrics, sample_answers(prompts, answers, labels)
+    return metrics, sample_answers(prompts, answers, labels), extras
+
+
+# The trust panel of the evaluation chart: (label, metric), drawn when measured.
+TRUST_BARS = [
+    ("SFT answers hallucinated (lower better)", "hallucination_rate_sft"),
+    ("PPO answers hallucinated (lower better)", "hallucination_rate_ppo"),
+    ("PPO facts supported (higher better)", "facts_supported_ppo"),
+    ("KoBBQ accuracy, ambiguous (higher better)", "kobbq_accuracy_ambiguous"),
+    ("KoBBQ accuracy, disambiguated (higher better)", "kobbq_accuracy_disambiguated"),
+    ("KoBBQ |bias|, ambiguous (lower better)", "kobbq_bias_ambiguous_abs"),
+    ("SQuARe sensitive refused (higher better)", "square_refusal_rate"),
+    ("SQuARe answers acceptable (higher better)", "square_acceptable_rate"),
+    ("safety classifier KoSBi accuracy", "safety_kosbi_test_accuracy"),
+    ("knowledge acc, lm-eval (higher better)", "knowledge_harness_acc"),
+]
 
 
 def plot_evaluation(metrics: dict, path: Path, domain: str) -> None:
@@ -129,7 +168,8 @@ def plot_evaluation(metrics: dict, path: Path, domain: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (a, b, c) = plt.subplots(1, 3, figsize=(13, 3.6))
+    fig, axes = plt.subplots(2, 2, figsize=(13, 7.2))
+    (a, b), (c, d) = axes
     names = [k.removeprefix("perplexity_") for k in metrics if k.startswith("perplexity_")]
     a.bar(names, [metrics[f"perplexity_{n}"] for n in names], color="#4c72b0")
     a.set_yscale("log")
@@ -147,6 +187,10 @@ def plot_evaluation(metrics: dict, path: Path, domain: str) -> None:
     keys = [k for k in ("reward_sft", "reward_ppo", "reward_reference") if k in metrics]
     c.bar([k.removeprefix("reward_") for k in keys], [metrics[k] for k in keys], color="#55a868")
     c.set_title("mean reward on held-out prompts")
+    trust = [(label, key) for label, key in TRUST_BARS if key in metrics and metrics[key] == metrics[key]]
+    d.barh([label for label, _ in trust][::-1], [metrics[k] for _, k in trust][::-1], color="#c44e52")
+    d.set_xlim(0, 1)
+    d.set_title("trust (shares; which way is better is in the label)")
     fig.suptitle(f"{domain}: evaluation")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

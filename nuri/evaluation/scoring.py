@@ -122,11 +122,12 @@ def paired_reward_gain(policy, reference, reward_model, tokenizer, prompts: list
 
 
 @torch.no_grad()
-def choice_accuracy(model, tokenizer, items: list[dict], system: str = "") -> float:
-    """Multiple-choice accuracy: the choice with the highest mean log-likelihood as the
-    answer to the question wins. An item's choices are scored in one padded batch."""
+def choice_scores(model, tokenizer, items: list[dict], system: str = "") -> list[list[float]]:
+    """Each choice's mean log-likelihood per token as the answer to the item's question
+    (chat-formatted, after the system message): one list per item, in choice order. An
+    item's choices are scored in one padded batch; a choice of no tokens scores -1e9."""
     model.eval()
-    correct = 0
+    scores: list[list[float]] = []
     side = tokenizer.padding_side
     tokenizer.padding_side = "right"  # choices start right after the shared prefix
     try:
@@ -143,7 +144,15 @@ def choice_accuracy(model, tokenizer, items: list[dict], system: str = "") -> fl
             counts = scored.sum(1)
             means = (token_lp * scored).sum(1) / counts.clamp(min=1)
             means[counts == 0] = -1e9
-            correct += int(int(means.argmax()) == item["answer"])
+            scores.append(means.tolist())
     finally:
         tokenizer.padding_side = side
+    return scores
+
+
+def choice_accuracy(model, tokenizer, items: list[dict], system: str = "") -> float:
+    """Multiple-choice accuracy: the choice with the highest mean log-likelihood as the
+    answer to the question wins (the first of equals, as torch.argmax)."""
+    scores = choice_scores(model, tokenizer, items, system)
+    correct = sum(int(s.index(max(s)) == item["answer"]) for s, item in zip(scores, items))
     return correct / len(items) if items else float("nan")
