@@ -4,12 +4,13 @@
 KFP (local folders on the embedded default, MinIO in the cluster)."""
 
 from components.data import ingest, prepare
-from components.evaluation import evaluate
+from components.evaluation import evaluate, safety_classifier
 from components.release import register, selftest
 from components.training import base_model, ppo, pretrain, reward_model, sft
 
-ALL = [ingest, prepare, base_model, pretrain, sft, reward_model, ppo, evaluate, register, selftest]
+ALL = [ingest, prepare, base_model, pretrain, sft, reward_model, ppo, safety_classifier, evaluate, register,
+       selftest]
 TRAINING = [pretrain, sft, reward_model, ppo]
 
 __all__ = ["ALL", "TRAINING", "base_model", "evaluate", "ingest", "ppo", "prepare", "pretrain",
-           "register", "reward_model", "selftest", "sft"]
+           "register", "reward_model", "safety_classifier", "selftest", "sft"]

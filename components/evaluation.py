@@ -6,18 +6,29 @@ from components.image import DEFAULT_IMAGE
 
 
 @dsl.component(base_image=DEFAULT_IMAGE, install_kfp_package=False)
+def safety_classifier(domain_config: str, model: dsl.Output[dsl.Model], report: dsl.Output[dsl.Artifact],
+                      metrics: dsl.Output[dsl.Metrics]):
+    """Trains the Korean harmful/sensitive-text classifier and saves it with its card."""
+    from nuri.kfp_outputs import log_metrics
+    from nuri.stages import safety_stage, setup_logging
+
+    setup_logging()
+    log_metrics(metrics, safety_stage(domain_config, model.path, report.path))
+
+
+@dsl.component(base_image=DEFAULT_IMAGE, install_kfp_package=False)
 def evaluate(domain_config: str, dataset: dsl.Input[dsl.Dataset], base: dsl.Input[dsl.Model],
              pretrained: dsl.Input[dsl.Model], sft: dsl.Input[dsl.Model], ppo: dsl.Input[dsl.Model],
-             reward: dsl.Input[dsl.Model], report: dsl.Output[dsl.Artifact],
+             reward: dsl.Input[dsl.Model], safety: dsl.Input[dsl.Model], report: dsl.Output[dsl.Artifact],
              metrics: dsl.Output[dsl.Metrics]) -> bool:
-    """Perplexity along the chain, reward-model accuracy, PPO vs SFT reward; True when
-    the release gate passes."""
+    """Perplexity along the chain, behaviour on held-out prompts, hallucination, leakage,
+    the public benchmarks; True when the release gate passes."""
     from nuri.kfp_outputs import log_metrics
     from nuri.stages import evaluate_stage, setup_logging
 
     setup_logging()
     passed, r = evaluate_stage(domain_config, dataset.path,
                                {"base": base.path, "pretrain": pretrained.path, "sft": sft.path, "ppo": ppo.path},
-                               reward.path, report.path)
+                               reward.path, report.path, safety.path)
     log_metrics(metrics, r)
     return passed

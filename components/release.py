@@ -11,16 +11,18 @@ def register(domain_config: str, model: dsl.Input[dsl.Model], dataset: dsl.Input
              prepare_report: dsl.Input[dsl.Artifact], base_report: dsl.Input[dsl.Artifact],
              pretrain_report: dsl.Input[dsl.Artifact], sft_report: dsl.Input[dsl.Artifact],
              reward_report: dsl.Input[dsl.Artifact], ppo_report: dsl.Input[dsl.Artifact],
-             evaluate_report: dsl.Input[dsl.Artifact], release: dsl.Output[dsl.Artifact],
+             evaluate_report: dsl.Input[dsl.Artifact], safety: dsl.Input[dsl.Model],
+             safety_report: dsl.Input[dsl.Artifact], release: dsl.Output[dsl.Artifact],
              report: dsl.Output[dsl.Artifact]):
-    """Publishes the next version of the domain's release."""
+    """Publishes the next version of the domain's release, its safety classifier with it."""
     from nuri.stages import register_stage, setup_logging
 
     setup_logging()
     r = register_stage(domain_config, model.path, {
         "dataset": dataset.path, "prepare": prepare_report.path, "base_model": base_report.path,
         "pretrain": pretrain_report.path, "sft": sft_report.path, "reward": reward_report.path,
-        "ppo": ppo_report.path, "evaluate": evaluate_report.path}, release.path, report.path)
+        "ppo": ppo_report.path, "safety": safety_report.path, "evaluate": evaluate_report.path},
+        release.path, report.path, safety.path)
     release.metadata["release"] = r["release"]
     release.metadata["uri"] = r["release_uri"]
 

@@ -98,6 +98,19 @@ STAGE_METRICS: dict[str, dict[str, str]] = {
         "square_refusal_rate": "SQuARe sensitive questions refused or declined",
         "square_acceptable_rate": "SQuARe answers that are a non-answer or not judged harmful by the "
                                   "safety classifier",
+        "harmful_answer_rate_ppo": "PPO answers the safety classifier judges unsafe statements (its statement "
+                                   "head, trained on KoSBi)",
+        **{f"safety_{split}_{stat}": f"safety classifier {stat.replace('_', '-')} on {what}"
+           for split, what in (("kosbi_test", "KoSBi test (safe/unsafe statements)"),
+                               ("square_vs_domain", "SQuARe test sensitive questions vs the domain's held-out "
+                                                    "questions"),
+                               ("domain_heldout", "the domain's held-out harmful and in-domain prompts"))
+           for stat in ("accuracy", "macro_f1")},
+        "safety_domain_harmful_recall": "share of the domain's held-out harmful prompts the safety classifier flags",
+        "safety_in_domain_flagged": "share of the domain's held-out in-domain questions it flags (wrongly)",
+        "safety_off_domain_flagged": "share of harmless off-domain prompts it flags (wrongly)",
+        "safety_texts_per_s_request": "safety classifier throughput, requests (texts/s)",
+        "safety_texts_per_s_statement": "safety classifier throughput, statements (texts/s)",
         "knowledge_harness_acc": "domain knowledge through lm-evaluation-harness (local task), acc",
         "knowledge_harness_acc_norm": "domain knowledge through lm-evaluation-harness, acc_norm",
         "knowledge_harness_acc_stderr": "standard error of knowledge_harness_acc",

@@ -5,6 +5,7 @@
     releases/<domain>/<version>/metrics.json    evaluation metrics and gate decisions
     releases/<domain>/<version>/lineage.json    data hashes -> checkpoints -> evaluation
     releases/<domain>/<version>/card.{json,md,html}  the model profile card (model/README.md: HF card)
+    releases/<domain>/<version>/safety_classifier/   the classifier it was judged by, with its card
     releases/<domain>/<version>/RELEASE.json    written last: the release exists once it does
     releases/<domain>/PROMOTED.json             the version that passed its serving self-test
 
@@ -66,7 +67,8 @@ def list_versions(storage: Storage, domain: str) -> list[str]:
 
 
 def publish_release(storage: Storage, domain: str, model_dir: Path, *, config_json: str,
-                    metrics: dict, lineage: dict, card: Callable[[dict], dict] | None = None) -> Release:
+                    metrics: dict, lineage: dict, card: Callable[[dict], dict] | None = None,
+                    extra_dirs: dict[str, Path] | None = None) -> Release:
     """Publishes the next version. The folder appears whole or not at all.
     card: makes the model profile card from the release's lineage record; it is written
     beside the lineage (card.json/.md/.html) and into the model folder (README.md)."""
@@ -75,6 +77,8 @@ def publish_release(storage: Storage, domain: str, model_dir: Path, *, config_js
         import shutil
 
         shutil.copytree(model_dir, stage / "model")
+        for name, folder in (extra_dirs or {}).items():  # e.g. the safety classifier beside the model
+            shutil.copytree(folder, stage / name)
         (stage / "domain.json").write_text(config_json, encoding="utf-8")
         (stage / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2))
         for attempt in range(5):  # another run may take the same number: try the next

@@ -170,17 +170,44 @@ def training_stage(stage: str, config_json: str, run_id: str, inputs: dict[str, 
     return report
 
 
+# --- the safety classifier ----------------------------------------------------------
+
+def safety_stage(config_json: str, model_dir: str, report_dir: str) -> dict:
+    """Trains the platform's Korean harmful/sensitive-text classifier (nuri/safety) on the
+    benchmarks' valid splits (when evaluation.benchmarks is there) and the domain's
+    filtering set, scores it on the test splits, and saves it with its card: a model of
+    its own, which evaluation uses as a judge and the release carries."""
+    from nuri.evaluation.benchmarks import benchmark_folder
+    from nuri.safety import train
+    from nuri.safety.card import flat_metrics
+    from nuri.safety.data import domain_set_of
+
+    config = DomainConfig.from_json(config_json)
+    with stage_report("safety", report_dir) as report:
+        folder, why = benchmark_folder(config.evaluation.benchmarks)
+        clf = train(folder, domain_set_of(config), seed=config.runtime.seed)
+        clf.save(Path(model_dir))
+        report["metrics"] = flat_metrics(clf.card)
+        report["classifier"] = {"version": clf.card.get("version"), "heads": list(clf.kinds)}
+        if why:
+            report["benchmarks_skipped"] = why
+        log.info("safety classifier %s: %s", clf.card.get("version"), report["metrics"])
+    return report
+
+
 # --- evaluation ---------------------------------------------------------------------
 
 def evaluate_stage(config_json: str, dataset_dir: str, models: dict[str, str], reward_dir: str,
-                   report_dir: str) -> tuple[bool, dict]:
-    """models: {"base": dir, "pretrain": dir, "sft": dir, "ppo": dir}. Returns (passed, report)."""
+                   report_dir: str, safety_dir: str | None = None) -> tuple[bool, dict]:
+    """models: {"base": dir, "pretrain": dir, "sft": dir, "ppo": dir}; safety_dir: the
+    safety classifier (None: answers are not judged by it). Returns (passed, report)."""
     from nuri.evaluation.evaluate import evaluate
 
     config = DomainConfig.from_json(config_json)
     with stage_report("evaluate", report_dir) as report:
         metrics, samples, extras = evaluate(config, Path(dataset_dir), {k: Path(v) for k, v in models.items()},
-                                            Path(reward_dir), Path(report_dir))
+                                            Path(reward_dir), Path(report_dir),
+                                            Path(safety_dir) if safety_dir else None)
         report["metrics"] = metrics
         report["samples"] = samples
         report.update(extras)
@@ -193,8 +220,9 @@ def evaluate_stage(config_json: str, dataset_dir: str, models: dict[str, str], r
 # --- release ------------------------------------------------------------------------
 
 def register_stage(config_json: str, model_dir: str, report_dirs: dict[str, str], release_dir: str,
-                   report_dir: str) -> dict:
-    """Publishes the evaluated policy as the next release of the domain."""
+                   report_dir: str, safety_dir: str | None = None) -> dict:
+    """Publishes the evaluated policy as the next release of the domain, with the safety
+    classifier it was judged by (safety_classifier/)."""
     from nuri.profile_card import build_card
     from nuri.release import publish_release
     from nuri.storage import open_storage
@@ -212,11 +240,13 @@ def register_stage(config_json: str, model_dir: str, report_dirs: dict[str, str]
             "checkpoints": {s: reports[s].get("checkpoint") for s in ("pretrain", "sft", "reward", "ppo")},
             "evaluation": reports["evaluate"]["metrics"],
             "gates": {s: reports[s].get("gate") for s in ("pretrain", "sft", "reward", "ppo", "evaluate")},
+            "safety_classifier": reports.get("safety", {}).get("classifier"),
         }
         metrics = {"evaluation": reports["evaluate"]["metrics"], "gate": reports["evaluate"]["gate"]}
         release = publish_release(open_storage(config.storage.uri), config.name, Path(model_dir),
                                   config_json=config_json, metrics=metrics, lineage=lineage,
-                                  card=lambda record: build_card(config, reports, record, card))
+                                  card=lambda record: build_card(config, reports, record, card),
+                                  extra_dirs={"safety_classifier": Path(safety_dir)} if safety_dir else None)
         Path(release_dir).mkdir(parents=True, exist_ok=True)
         (Path(release_dir) / "release.json").write_text(json.dumps(
             {"domain": release.domain, "version": release.version, "uri": release.uri}))

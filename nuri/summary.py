@@ -3,7 +3,7 @@ Pure formatting of the stage reports."""
 
 from __future__ import annotations
 
-STAGE_ORDER = ["ingest", "prepare", "base_model", "pretrain", "sft", "reward", "ppo", "evaluate",
+STAGE_ORDER = ["ingest", "prepare", "base_model", "pretrain", "sft", "reward", "ppo", "safety", "evaluate",
                "register", "selftest"]
 
 
@@ -40,6 +40,13 @@ def key_metrics(stage: str, m: dict) -> str:
     if stage == "ppo":
         return f"{m.get('iterations')} iters, batch reward {_f(m.get('reward_first'))}->{_f(m.get('reward_last'))}, " \
                f"gain over SFT {_f(m.get('reward_gain'))}, KL {_f(m.get('kl'))}"
+    if stage == "safety":
+        if "safety_kosbi_test_accuracy" in m:
+            return f"KoSBi test accuracy {_f(m.get('safety_kosbi_test_accuracy'))}, macro-F1 " \
+                   f"{_f(m.get('safety_kosbi_test_macro_f1'))}; held-out harmful prompts flagged " \
+                   f"{_f(m.get('safety_domain_harmful_recall'))}, in-domain {_f(m.get('safety_in_domain_flagged'))}"
+        return f"domain set only: held-out harmful prompts flagged {_f(m.get('safety_domain_harmful_recall'))}, " \
+               f"in-domain {_f(m.get('safety_in_domain_flagged'))}"
     if stage == "evaluate":
         ppl = "/".join(_f(m.get(f"perplexity_{k}"), 4) for k in ("base", "pretrain", "sft", "ppo"))
         return f"ppl base/cpt/sft/ppo {ppl}; knowledge {_f(m.get('knowledge_accuracy'))}; " \
@@ -126,16 +133,16 @@ def trust_lines(m: dict, skipped: dict | None = None) -> list[str]:
     if "kobbq_accuracy_ambiguous" in m:
         lines.append(f"bias (KoBBQ, {_f(m.get('kobbq_items'))} items): accuracy ambiguous "
                      f"{_f(m.get('kobbq_accuracy_ambiguous'))}, disambiguated {_f(m.get('kobbq_accuracy_disambiguated'))}; "
-                     f"bias score ambiguous {_f(m.get('kobbq_bias_ambiguous'))}, disambiguated "
-                     f"{_f(m.get('kobbq_bias_disambiguated'))}")
+                     f"diff-bias ambiguous {_f(m.get('kobbq_diff_bias_ambiguous'))}, disambiguated "
+                     f"{_f(m.get('kobbq_diff_bias_disambiguated'))} (0 is unbiased; chance accuracy "
+                     f"{_f(m.get('kobbq_chance_accuracy_ambiguous'))})")
     if "square_refusal_rate" in m:
         lines.append(f"sensitive questions (SQuARe test, {_f(m.get('square_questions'))}): refused or declined "
                      f"{_f(m.get('square_refusal_rate'))}, acceptable {_f(m.get('square_acceptable_rate'))}")
-    if "safety_kosbi_test_accuracy" in m:
-        lines.append(f"safety classifier: KoSBi test accuracy {_f(m.get('safety_kosbi_test_accuracy'))}, macro-F1 "
-                     f"{_f(m.get('safety_kosbi_test_macro_f1'))}; SQuARe sensitive questions flagged "
-                     f"{_f(m.get('safety_square_test_recall'))}; harmful answers judged "
-                     f"{_f(m.get('harmful_answer_rate_ppo'))}")
+    if "harmful_answer_rate_ppo" in m:
+        lines.append(f"unsafe statements in PPO's answers, judged by the safety classifier: "
+                     f"{_f(m.get('harmful_answer_rate_ppo'))} (classifier: KoSBi test accuracy "
+                     f"{_f(m.get('safety_kosbi_test_accuracy'))}, macro-F1 {_f(m.get('safety_kosbi_test_macro_f1'))})")
     if "knowledge_harness_acc" in m:
         lines.append(f"knowledge through lm-eval (local task): acc {_f(m.get('knowledge_harness_acc'))}, acc_norm "
                      f"{_f(m.get('knowledge_harness_acc_norm'))} (Nuri's own scorer {_f(m.get('knowledge_accuracy'))}, "

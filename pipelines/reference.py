@@ -1,5 +1,6 @@
 """The reference pipeline: data -> base model -> continued pretraining -> SFT -> reward
-model -> PPO -> evaluation -> release gate -> release -> serving self-test.
+model -> PPO (and the safety classifier) -> evaluation -> release gate -> release ->
+serving self-test.
 
 Cluster settings (GPU requests, node selector, tolerations, object-store secret, image)
 are applied to the same tasks in both modes; KFP's local runner ignores them."""
@@ -87,11 +88,14 @@ def _steps(domain_config, run_id, cluster: ClusterConfig, *, submit_only: bool) 
                             base=sft.outputs["model"]).set_display_name("reward-model")
     ppo = c.ppo(domain_config=domain_config, run_id=run_id, dataset=data, policy=sft.outputs["model"],
                 reward=reward.outputs["model"]).set_display_name("ppo")
+    # The safety classifier is a model of its own: evaluation judges answers with it and
+    # the release carries it (for the service's guard).
+    safety = c.safety_classifier(domain_config=domain_config).after(prepare).set_display_name("safety-classifier")
     evaluate = c.evaluate(domain_config=domain_config, dataset=data, base=base.outputs["model"],
                           pretrained=pretrain.outputs["model"], sft=sft.outputs["model"],
-                          ppo=ppo.outputs["model"], reward=reward.outputs["model"]
+                          ppo=ppo.outputs["model"], reward=reward.outputs["model"], safety=safety.outputs["model"]
                           ).set_display_name("evaluate")
-    tasks = [ingest, prepare, base, pretrain, sft, reward, ppo, evaluate]
+    tasks = [ingest, prepare, base, pretrain, sft, reward, ppo, safety, evaluate]
     # A model that fails its release gate is never registered or served.
     with dsl.If(evaluate.outputs["Output"] == True, name="release-gate"):  # noqa: E712 (KFP condition)
         register = c.register(
@@ -99,7 +103,8 @@ def _steps(domain_config, run_id, cluster: ClusterConfig, *, submit_only: bool) 
             prepare_report=prepare.outputs["report"], base_report=base.outputs["report"],
             pretrain_report=pretrain.outputs["report"], sft_report=sft.outputs["report"],
             reward_report=reward.outputs["report"], ppo_report=ppo.outputs["report"],
-            evaluate_report=evaluate.outputs["report"]).set_display_name("register-release")
+            evaluate_report=evaluate.outputs["report"], safety=safety.outputs["model"],
+            safety_report=safety.outputs["report"]).set_display_name("register-release")
         selftest = c.selftest(domain_config=domain_config, release=register.outputs["release"],
                               dataset=data).set_display_name("serving-selftest")
         tasks += [register, selftest]

@@ -38,7 +38,8 @@ def _config(tmp_path, card=None):
 
 
 def test_fields_are_measured_configured_or_unknown_never_invented(tmp_path):
-    card = build_card(_config(tmp_path), REPORTS, LINEAGE, {"languages": {"letter_share": {"ko": 0.98}}})
+    card = build_card(_config(tmp_path, {"hourly_price": None}), REPORTS, LINEAGE,
+                      {"languages": {"letter_share": {"ko": 0.98}}})
     statuses = {st for _, _, _, st, _ in rows(card)}
     assert statuses <= {"measured", "configured", "unknown"}
     assert card["overview"]["parameters"] == {"value": 5_212_416, "status": "measured", "source": "base model"}

@@ -61,13 +61,15 @@ def kobbq(model, tokenizer, folder: Path, max_items: int, system: str, seed: int
 
 
 def square(model, tokenizer, folder: Path, max_items: int, system: str, max_new_tokens: int, seed: int,
-           kinds, harmful) -> tuple[dict, dict, list[str]]:
-    """kinds: the response-kind detector's predict; harmful: the safety classifier's
-    judgement of an answer (None: acceptability is not measured)."""
+           kinds, judge=None) -> tuple[dict, dict, list[str]]:
+    """kinds: the response-kind detector's predict; judge: the safety classifier, which
+    reads each answer with its question (None: acceptability is not measured)."""
     from nuri.evaluation.square import QUESTIONS_TEST, load_sensitive_questions, square_rates
 
     questions = load_sensitive_questions(folder / "square", max_items, seed)
-    answers = generate_answers(model, tokenizer, [q.question for q in questions], system, max_new_tokens)
+    asked = [q.question for q in questions]
+    answers = generate_answers(model, tokenizer, asked, system, max_new_tokens)
+    harmful = None if judge is None else (lambda texts: judge.is_harmful(texts, kind="statement", contexts=asked))
     rates = square_rates(questions, answers, kinds, harmful)
     metrics = {"square_questions": rates["items"], "square_refusal_rate": rates["non_answer_rate"]}
     if "acceptable_rate" in rates:

@@ -32,6 +32,17 @@ def _mean(xs: list[float]) -> float:
     return sum(xs) / len(xs) if xs else float("nan")
 
 
+def safety_judge(safety_dir: Path | None):
+    """The safety classifier when it has its statement head (trained with the benchmarks),
+    else None: the request head judges requests, not answers."""
+    if safety_dir is None or not (Path(safety_dir) / "card.json").exists():
+        return None
+    from nuri.safety import SafetyClassifier
+
+    clf = SafetyClassifier.load(Path(safety_dir))
+    return clf if "statement" in clf.kinds else None
+
+
 def train_detector(data_dir: Path, seed: int) -> tuple[ResponseKindDetector, dict]:
     """The decline/refusal detector, fit on the dataset's labelled responses, with its
     quality on the held-out ones ("heldout") and on the hand-written check set ("check")."""
@@ -43,7 +54,7 @@ def train_detector(data_dir: Path, seed: int) -> tuple[ResponseKindDetector, dic
 
 
 def evaluate(config: DomainConfig, data_dir: Path, models: dict[str, Path], reward_dir: Path,
-             out_dir: Path) -> tuple[dict, list[dict], dict]:
+             out_dir: Path, safety_dir: Path | None = None) -> tuple[dict, list[dict], dict]:
     """Returns (metrics, sample answers, {"benchmarks": what each public benchmark ran
     on, "benchmarks_skipped": why one did not run})."""
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
@@ -98,6 +109,13 @@ def evaluate(config: DomainConfig, data_dir: Path, models: dict[str, Path], rewa
 
     # --- public benchmarks (bias, sensitive questions), the safety classifier ---------
     ppo_model, ppo_tok = loaded["ppo"]
+    judge = safety_judge(safety_dir)
+    if judge is not None:
+        from nuri.safety.card import flat_metrics
+
+        metrics.update(flat_metrics(judge.card))
+        # Unsafe statements (stereotype, prejudice) in what the released model says.
+        metrics["harmful_answer_rate_ppo"] = judge.harmful_share(answers["ppo"], kind="statement", contexts=asked)
     folder, why = benchmark_folder(ev.benchmarks)
     extras: dict = {"benchmarks": {}, "benchmarks_skipped": {}}
     generated = [a for m in POLICIES for a in answers[m]]
@@ -109,7 +127,7 @@ def evaluate(config: DomainConfig, data_dir: Path, models: dict[str, Path], rewa
         metrics.update(m)
         m, extras["benchmarks"][SQUARE], square_answers = square(
             ppo_model, ppo_tok, folder, ev.square_questions, system, ev.max_new_tokens, config.runtime.seed,
-            detector.predict, None)
+            detector.predict, judge)
         metrics.update(m)
         generated += square_answers
     if knowledge.exists():
