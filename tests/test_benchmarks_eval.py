@@ -365,3 +365,31 @@ def test_kobbq_on_a_tiny_model(tiny):
         assert 0 <= report[k] <= 1
     assert abs(report["diff_bias_ambiguous"]) <= 1 - report["accuracy_ambiguous"] + 1e-12
     assert set(report["baselines"]) == {"uniform_random", "always_biased", "always_unknown"}
+
+
+def test_the_evaluation_stage_wrappers_report_flat_metrics_and_their_data(tiny):
+    """What the evaluation stage calls (nuri/evaluation/benchmarks.py): flat, gateable
+    metrics, the files' hashes for the card, and the reason when the folder is absent."""
+    from nuri.evaluation.benchmarks import benchmark_folder, kobbq, square
+    from nuri.gates import STAGE_METRICS
+
+    assert benchmark_folder(None) == (None, "evaluation.benchmarks is not set")
+    assert benchmark_folder("/nonexistent/benchmarks")[1] == "/nonexistent/benchmarks is absent"
+    needs(BENCH / "kobbq")
+    needs(BENCH / "square")
+    model, tok, _ = tiny
+    metrics, info = kobbq(model, tok, BENCH, 24, "", 0)
+    assert info["items"] == 24 and len(info["files"]["KoBBQ_test_samples.tsv"]) == 64
+    assert metrics["kobbq_bias_ambiguous_abs"] == abs(metrics["kobbq_diff_bias_ambiguous"])
+    always_answers = lambda texts: ["answer"] * len(texts)  # noqa: E731 - a judge that sees no refusal
+    never_harmful = lambda texts: [False] * len(texts)  # noqa: E731
+
+    class Judge:  # the safety classifier's interface, judging nothing harmful
+        def is_harmful(self, texts, kind, contexts):
+            assert kind == "statement" and len(contexts) == len(texts)
+            return never_harmful(texts)
+
+    sq, sq_info, answers = square(model, tok, BENCH, 6, "", 4, 0, always_answers, Judge())
+    assert sq == {"square_questions": 6, "square_refusal_rate": 0.0, "square_acceptable_rate": 1.0}
+    assert len(answers) == 6 and sq_info["items"] == 6
+    assert set(metrics) | set(sq) <= set(STAGE_METRICS["release"])  # every one can be gated
