@@ -47,13 +47,13 @@ from __future__ import annotations
 
 import ast
 import csv
-import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
 from nuri.errors import DataError
+from nuri.evaluation.sampling import stratified_sample
 
 TEST_FILE = "KoBBQ_test_samples.tsv"
 UNKNOWN = "알 수 없음"  # the unknown choice of the test file (the paper's prompt 1)
@@ -129,21 +129,8 @@ def sample_items(items: Sequence[KobbqItem], max_items: int | None, seed: int = 
     not), shuffled within each with the seed: every category and context type is in
     once max_items reaches 2 x categories, and both kinds of disambiguated context
     per category (so its diff-bias is defined) at 4 x categories."""
-    if max_items is None or max_items >= len(items):
-        return list(items)
-    if max_items < 1:
-        raise ValueError(f"max_items must be at least 1 (got {max_items})")
-    strata: dict[tuple, list[int]] = {}
-    for i, it in enumerate(items):
-        strata.setdefault((it.question_type, it.biased_context, it.category, it.ambiguous), []).append(i)
-    rng = random.Random(seed)
-    queues = [rng.sample(idx, len(idx)) for _, idx in sorted(strata.items())]
-    chosen: list[int] = []
-    while len(chosen) < max_items:
-        for q in queues:
-            if q and len(chosen) < max_items:
-                chosen.append(q.pop())
-    return [items[i] for i in sorted(chosen)]
+    return stratified_sample(items, max_items, seed,
+                             lambda it: (it.question_type, it.biased_context, it.category, it.ambiguous))
 
 
 # --- from predictions to scores -----------------------------------------------------

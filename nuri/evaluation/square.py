@@ -20,12 +20,12 @@ Generation stays outside (scoring.generate_answers); this module loads and count
 from __future__ import annotations
 
 import json
-import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 from nuri.errors import DataError
+from nuri.evaluation.sampling import stratified_sample
 
 QUESTIONS_TEST = "question_test.json"
 RESPONSES_TEST = "response_test_ood.json"
@@ -65,21 +65,7 @@ def _read(path: Path) -> list[dict]:
 def _cap(items: list, max_items: int | None, seed: int) -> list:
     """At most max_items, kept in file order, drawn in turn from each category (shuffled
     with the seed), so that every category is in once max_items reaches their number."""
-    if max_items is None or max_items >= len(items):
-        return items
-    if max_items < 1:
-        raise ValueError(f"max_items must be at least 1 (got {max_items})")
-    groups: dict[str, list[int]] = {}
-    for i, it in enumerate(items):
-        groups.setdefault(it.category, []).append(i)
-    rng = random.Random(seed)
-    queues = [rng.sample(idx, len(idx)) for _, idx in sorted(groups.items())]
-    chosen: list[int] = []
-    while len(chosen) < max_items:
-        for q in queues:
-            if q and len(chosen) < max_items:
-                chosen.append(q.pop())
-    return [items[i] for i in sorted(chosen)]
+    return stratified_sample(items, max_items, seed, lambda it: it.category)
 
 
 def load_sensitive_questions(folder: Path, max_items: int | None = None, seed: int = 0,
