@@ -6,14 +6,14 @@ from components.image import DEFAULT_IMAGE
 
 
 @dsl.component(base_image=DEFAULT_IMAGE, install_kfp_package=False)
-def safety_classifier(domain_config: str, model: dsl.Output[dsl.Model], report: dsl.Output[dsl.Artifact],
-                      metrics: dsl.Output[dsl.Metrics]):
+def safety_classifier(domain_config: str, raw: dsl.Input[dsl.Dataset], model: dsl.Output[dsl.Model],
+                      report: dsl.Output[dsl.Artifact], metrics: dsl.Output[dsl.Metrics]):
     """Trains the Korean harmful/sensitive-text classifier and saves it with its card."""
     from nuri.kfp_outputs import log_metrics
     from nuri.stages import safety_stage, setup_logging
 
     setup_logging()
-    log_metrics(metrics, safety_stage(domain_config, model.path, report.path))
+    log_metrics(metrics, safety_stage(domain_config, raw.path, model.path, report.path))
 
 
 @dsl.component(base_image=DEFAULT_IMAGE, install_kfp_package=False)

@@ -172,20 +172,27 @@ def training_stage(stage: str, config_json: str, run_id: str, inputs: dict[str, 
 
 # --- the safety classifier ----------------------------------------------------------
 
-def safety_stage(config_json: str, model_dir: str, report_dir: str) -> dict:
+def safety_stage(config_json: str, raw_dir: str, model_dir: str, report_dir: str) -> dict:
     """Trains the platform's Korean harmful/sensitive-text classifier (nuri/safety) on the
     benchmarks' valid splits (when evaluation.benchmarks is there) and the domain's
     filtering set, scores it on the test splits, and saves it with its card: a model of
-    its own, which evaluation uses as a judge and the release carries."""
+    its own, which evaluation uses as a judge and the release carries. raw_dir: ingest's
+    output, so the domain's sets are local files wherever the sources were."""
     from nuri.evaluation.benchmarks import benchmark_folder
-    from nuri.safety import train
+    from nuri.safety import domain_set, train
     from nuri.safety.card import flat_metrics
-    from nuri.safety.data import domain_set_of
 
     config = DomainConfig.from_json(config_json)
     with stage_report("safety", report_dir) as report:
         folder, why = benchmark_folder(config.evaluation.benchmarks)
-        clf = train(folder, domain_set_of(config), seed=config.runtime.seed)
+        raw = Path(raw_dir)
+        if not (raw / "safety.jsonl").exists():  # nothing to learn "harmful" from: no classifier, said so
+            Path(model_dir).mkdir(parents=True, exist_ok=True)
+            report["skipped"] = "the domain has no filtering set (data.safety)"
+            return report
+        domain = domain_set(raw / "safety.jsonl", raw / "sft.jsonl", holdout_fraction=config.data.holdout_fraction,
+                            preferences=raw / "preferences.jsonl", offdomain=raw / "offdomain.jsonl")
+        clf = train(folder, domain, seed=config.runtime.seed)
         clf.save(Path(model_dir))
         report["metrics"] = flat_metrics(clf.card)
         report["classifier"] = {"version": clf.card.get("version"), "heads": list(clf.kinds)}

@@ -90,7 +90,8 @@ def _steps(domain_config, run_id, cluster: ClusterConfig, *, submit_only: bool) 
                 reward=reward.outputs["model"]).set_display_name("ppo")
     # The safety classifier is a model of its own: evaluation judges answers with it and
     # the release carries it (for the service's guard).
-    safety = c.safety_classifier(domain_config=domain_config).after(prepare).set_display_name("safety-classifier")
+    safety = c.safety_classifier(domain_config=domain_config, raw=ingest.outputs["raw"]
+                                 ).set_display_name("safety-classifier")
     evaluate = c.evaluate(domain_config=domain_config, dataset=data, base=base.outputs["model"],
                           pretrained=pretrain.outputs["model"], sft=sft.outputs["model"],
                           ppo=ppo.outputs["model"], reward=reward.outputs["model"], safety=safety.outputs["model"]
