@@ -199,6 +199,8 @@ def render_html(reports: dict[str, dict], title: str, footer_lines: list[str]) -
             continue
         gate = gate_text(r)
         cls = "fail" if gate.startswith(("FAIL", "ERROR")) else "pass" if gate.startswith("pass") else ""
+        if cls == "pass" and (r.get("gate") or {}).get("criteria") and stage != "selftest":
+            gate = f"pass ({'; '.join(r['gate']['criteria'])})"  # the page has room for every criterion
         rows.append(f"<tr><td>{stage}</td><td>{r.get('wall_s', 0):.1f}</td>"
                     f"<td>{html.escape(key_metrics(stage, r.get('metrics', {})))}</td>"
                     f"<td class='{cls}'>{html.escape(gate)}</td></tr>")
