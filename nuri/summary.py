@@ -228,7 +228,7 @@ def render_html(reports: dict[str, dict], title: str, footer_lines: list[str]) -
                         for x in evaluation.get("samples", [])) + "</table>"
     trust = trust_lines(evaluation.get("metrics", {}), evaluation.get("benchmarks_skipped"))
     if trust:
-        behaviour += "<h2>Trust</h2><pre>" + html.escape("\n".join(trust)) + "</pre>"
+        behaviour += "<h2>Trust</h2><pre style='white-space:pre-wrap'>" + html.escape("\n".join(trust)) + "</pre>"
     return f"""<!doctype html><html lang="ko"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:14px}}.pass{{color:#176b2c}}

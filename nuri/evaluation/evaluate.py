@@ -186,8 +186,10 @@ def plot_evaluation(metrics: dict, path: Path, domain: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 2, figsize=(13, 7.2))
-    (a, b), (c, d) = axes
+    fig = plt.figure(figsize=(14, 8), layout="constrained")
+    grid = fig.add_gridspec(2, 3, height_ratios=[1, 1.1])
+    a, b, c = (fig.add_subplot(grid[0, i]) for i in range(3))
+    d = fig.add_subplot(grid[1, :])  # the trust panel's labels are long: the whole width
     names = [k.removeprefix("perplexity_") for k in metrics if k.startswith("perplexity_")]
     a.bar(names, [metrics[f"perplexity_{n}"] for n in names], color="#4c72b0")
     a.set_yscale("log")
@@ -210,6 +212,5 @@ def plot_evaluation(metrics: dict, path: Path, domain: str) -> None:
     d.set_xlim(0, 1)
     d.set_title("trust (shares; which way is better is in the label)")
     fig.suptitle(f"{domain}: evaluation")
-    fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
