@@ -13,7 +13,7 @@ from nuri.config import load_domain_config
 from nuri.evaluation.canaries import leaked_identifiers, make_canaries, read_canaries, surviving_fields
 from nuri.evaluation.grounding import (SourceIndex, extract_facts, fact_check_rates, grounded_questions,
                                        verdict)
-from nuri.gates import Criterion, evaluate_gate
+from nuri.gates import evaluate_gate
 
 SOURCE = ("기초연금 안내. 만 65세 이상이고 소득인정액이 선정기준액 이하인 어르신이 받을 수 있습니다. "
           "단독가구 기준 월 최대 약 34만 원을 지급합니다. 2014년부터 시행되었습니다. "
@@ -75,7 +75,12 @@ def _prepare(tmp_path: Path, overrides: dict):
     return config, prepare(config, tmp_path / "raw", tmp_path / "dataset")
 
 
-LEAKAGE_GATE = [Criterion("canaries_survived_deid", max=0)]
+def leakage_gate(config):
+    """The domain's own release criteria on what preparation measures of the canaries."""
+    criteria = [c for c in config.gates.criteria("release") if c.metric in ("canaries_in_corpus",
+                                                                            "canaries_survived_deid")]
+    assert {c.metric for c in criteria} == {"canaries_in_corpus", "canaries_survived_deid"}
+    return criteria
 
 
 def test_planted_canaries_are_de_identified_and_trained_on(tmp_path):
@@ -86,14 +91,14 @@ def test_planted_canaries_are_de_identified_and_trained_on(tmp_path):
     train = [json.loads(line) for line in (tmp_path / "dataset" / "corpus_train.jsonl").open()]
     ids = {c.id for c in read_canaries(tmp_path / "dataset" / "canaries.jsonl")}
     assert ids <= {r["id"] for r in train}  # on the training side, never held out
-    assert evaluate_gate("release", LEAKAGE_GATE, report.counts).passed
+    assert evaluate_gate("release", leakage_gate(config), report.counts).passed
 
 
 def test_a_rule_switched_off_is_caught_by_the_canaries_and_blocks_the_release(tmp_path):
     from nuri.deid.pii_types import BUILTIN_TYPES, PHONE
 
-    _, report = _prepare(tmp_path, {"deid": {"types": [t for t in BUILTIN_TYPES if t != PHONE]}})
+    config, report = _prepare(tmp_path, {"deid": {"types": [t for t in BUILTIN_TYPES if t != PHONE]}})
     assert report.counts["canaries_survived_phone"] == 8
     assert report.counts["canaries_survived_deid"] == 8
-    decision = evaluate_gate("release", LEAKAGE_GATE, report.counts)
+    decision = evaluate_gate("release", leakage_gate(config), report.counts)
     assert not decision.passed and "canaries_survived_deid=8 > max 0" in decision.failures[0]
