@@ -41,9 +41,3 @@ def describe(use_gpu: bool = True) -> dict:
     return {"cpu": _cpu_model(), "cpu_cores": os.cpu_count(), "memory_gib": _memory_gib(),
             "accelerator": gpu, "accelerators": gpus}
 
-
-def label(hw: dict) -> str:
-    """One line: '2 x NVIDIA H200' or '2 cores, AMD EPYC ..., 24 GiB'."""
-    if hw.get("accelerator"):
-        return f"{hw['accelerators']} x {hw['accelerator']}"
-    return f"{hw.get('cpu_cores')} cores, {hw.get('cpu') or 'unknown CPU'}, {hw.get('memory_gib')} GiB (no GPU)"
