@@ -1,9 +1,12 @@
 """The evaluation stage: held-out perplexity of every model along the chain; what the
 SFT and PPO models do on held-out in-domain, off-domain and harmful prompts (answer,
 decline and refusal rates judged by a trained detector whose own precision and recall
-are measured, answer diversity, mean reward), PPO against SFT on each; and
-multiple-choice domain knowledge. The reward model's pairwise accuracy is gated where
-it is trained (the reward stage) and not measured again here."""
+are measured, answer diversity, mean reward), PPO against SFT on each; multiple-choice
+domain knowledge (Nuri's scorer and lm-evaluation-harness); and the trust suite: facts
+checked against their source (grounding.py), personal-data leakage (canaries.py), the
+public benchmarks and the safety classifier's judgement (benchmarks.py), throughput.
+The reward model's pairwise accuracy is gated where it is trained (the reward stage)
+and not measured again here."""
 
 from __future__ import annotations
 
