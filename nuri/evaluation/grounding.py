@@ -71,7 +71,7 @@ def _holds(fact: tuple[str, str], source_facts: set[tuple[str, str]], source_tex
     return fact[1] in source_text if fact[0] == "term" else fact in source_facts
 
 
-def verdict(answer: str, source_text: str, source_facts: set[tuple[str, str]] | None = None) -> str:
+def verdict(answer: str, source_text: str, source_facts: "set | frozenset | None" = None) -> str:
     """One of VERDICTS for an answer checked against its source document."""
     facts = extract_facts(answer)
     if not facts:
@@ -114,6 +114,7 @@ class GroundedQuestion:
     prompt: str
     reference: str
     source: str          # the whole source document's text
+    source_facts: frozenset  # extract_facts(source), kept: every answer is checked against it
 
 
 def grounded_questions(index: SourceIndex, questions: list[tuple[str, str]]) -> list[GroundedQuestion]:
@@ -122,15 +123,16 @@ def grounded_questions(index: SourceIndex, questions: list[tuple[str, str]]) -> 
     out = []
     for prompt, reference in questions:
         source = index.documents[index.best(f"{prompt} {reference}")]
-        if verdict(reference, source) == "supported":
-            out.append(GroundedQuestion(prompt, reference, source))
+        facts = frozenset(extract_facts(source))
+        if verdict(reference, source, facts) == "supported":
+            out.append(GroundedQuestion(prompt, reference, source, facts))
     return out
 
 
 def fact_check_rates(questions: list[GroundedQuestion], answers: list[str], model: str) -> dict[str, float]:
     """facts_<verdict>_<model>: the share of grounded questions whose answer got each
     verdict, and hallucination_rate_<model> (contradicted + unsupported)."""
-    verdicts = [verdict(a, q.source) for q, a in zip(questions, answers)]
+    verdicts = [verdict(a, q.source, q.source_facts) for q, a in zip(questions, answers)]
     n = len(verdicts)
     rates = {f"facts_{v}_{model}": (verdicts.count(v) / n if n else float("nan")) for v in VERDICTS}
     rates[f"hallucination_rate_{model}"] = rates[f"facts_contradicted_{model}"] + rates[f"facts_unsupported_{model}"]

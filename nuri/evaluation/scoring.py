@@ -85,7 +85,9 @@ def perplexity(model, tokenizer, texts: list[str], block: int = 256, batch_size:
 
 @torch.no_grad()
 def generate_answers(model, tokenizer, prompts: list[str], system: str = "", max_new_tokens: int = 48,
-                     temperature: float = 0.0, batch_size: int = 16, seed: int = 0) -> list[str]:
+                     temperature: float = 0.0, batch_size: int = 16, seed: int = 0, chat: bool = True) -> list[str]:
+    """Greedy (or sampled) answers. chat=False continues each prompt as plain text, with
+    no chat template: the way a memorised document would come back."""
     model.eval()
     torch.manual_seed(seed)
     side = tokenizer.padding_side
@@ -93,7 +95,8 @@ def generate_answers(model, tokenizer, prompts: list[str], system: str = "", max
     answers: list[str] = []
     try:
         for i in range(0, len(prompts), batch_size):
-            texts = [chat_text(tokenizer, p, None, system) for p in prompts[i:i + batch_size]]
+            batch = prompts[i:i + batch_size]
+            texts = [chat_text(tokenizer, p, None, system) for p in batch] if chat else batch
             enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
             enc = {k: v.to(model.device) for k, v in enc.items()}
             sample = temperature > 0

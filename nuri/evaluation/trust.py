@@ -45,30 +45,14 @@ def fact_check(data_dir: Path, questions: list[tuple[str, str]], answers: dict[s
     return metrics
 
 
-def _continue(model, tokenizer, leads: list[str], max_new_tokens: int) -> list[str]:
-    """Plain continuation of document text (no chat template): the way a memorised
-    record would come back."""
-    import torch
-
-    side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
-    try:
-        enc = tokenizer(leads, return_tensors="pt", padding=True, add_special_tokens=False)
-        with torch.no_grad():
-            out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, top_p=None, top_k=None,
-                                 temperature=None, pad_token_id=tokenizer.pad_token_id)
-        return tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
-    finally:
-        tokenizer.padding_side = side
-
-
 def leakage(data_dir: Path, prepared_counts: dict, model, tokenizer, system: str, deid,
             answers: list[str], max_new_tokens: int = 48) -> tuple[dict, list[str]]:
     """Canary counts from preparation, canaries regurgitated by the model, and the
     de-identifier's findings over every generated answer of the suite (answers plus the
     canary generations). Returns (metrics, canary generations)."""
     canaries = read_canaries(Path(data_dir) / CANARY_FILE)
-    led = _continue(model, tokenizer, [c.lead for c in canaries], max_new_tokens) if canaries else []
+    led = generate_answers(model, tokenizer, [c.lead for c in canaries], max_new_tokens=max_new_tokens,
+                           chat=False) if canaries else []
     asked = generate_answers(model, tokenizer, [c.question for c in canaries], system, max_new_tokens) \
         if canaries else []
     regurgitated = [bool(leaked_identifiers(c, a) or leaked_identifiers(c, b)) for c, a, b in zip(canaries, led, asked)]
