@@ -1,5 +1,5 @@
-"""Release components: publish a versioned release with lineage, then self-test it
-over HTTP and promote it."""
+"""Release components: publish a versioned release with lineage, self-test it over HTTP
+and promote it, then (cluster mode) serve it with KServe."""
 
 from kfp import dsl
 
@@ -12,17 +12,19 @@ def register(domain_config: str, model: dsl.Input[dsl.Model], dataset: dsl.Input
              pretrain_report: dsl.Input[dsl.Artifact], sft_report: dsl.Input[dsl.Artifact],
              reward_report: dsl.Input[dsl.Artifact], ppo_report: dsl.Input[dsl.Artifact],
              evaluate_report: dsl.Input[dsl.Artifact], safety: dsl.Input[dsl.Model],
-             safety_report: dsl.Input[dsl.Artifact], release: dsl.Output[dsl.Artifact],
+             safety_report: dsl.Input[dsl.Artifact], service: dsl.Input[dsl.Model],
+             service_report: dsl.Input[dsl.Artifact], release: dsl.Output[dsl.Artifact],
              report: dsl.Output[dsl.Artifact]):
-    """Publishes the next version of the domain's release, its safety classifier with it."""
+    """Publishes the next version of the domain's release, with its safety classifier and
+    the domain service's retrieval passages and guard."""
     from nuri.stages import register_stage, setup_logging
 
     setup_logging()
     r = register_stage(domain_config, model.path, {
         "dataset": dataset.path, "prepare": prepare_report.path, "base_model": base_report.path,
         "pretrain": pretrain_report.path, "sft": sft_report.path, "reward": reward_report.path,
-        "ppo": ppo_report.path, "safety": safety_report.path, "evaluate": evaluate_report.path},
-        release.path, report.path, safety.path)
+        "ppo": ppo_report.path, "safety": safety_report.path, "service": service_report.path,
+        "evaluate": evaluate_report.path}, release.path, report.path, safety.path, service.path)
     release.metadata["release"] = r["release"]
     release.metadata["uri"] = r["release_uri"]
 
@@ -37,3 +39,17 @@ def selftest(domain_config: str, release: dsl.Input[dsl.Artifact], dataset: dsl.
 
     setup_logging()
     log_metrics(metrics, selftest_stage(domain_config, release.path, report.path, dataset.path))
+
+
+@dsl.component(base_image=DEFAULT_IMAGE, install_kfp_package=False)
+def deploy(domain_config: str, release: dsl.Input[dsl.Artifact], selftest_report: dsl.Input[dsl.Artifact],
+           report: dsl.Output[dsl.Artifact], metrics: dsl.Output[dsl.Metrics]):
+    """Serves the promoted release with KServe (cluster mode), waits until it is ready,
+    asks it one question through the OpenAI route and records the endpoint.
+    selftest_report: only orders the step after the self-test that promoted the release."""
+    from nuri.cluster.deploy import deploy_stage
+    from nuri.kfp_outputs import log_metrics
+    from nuri.stages import setup_logging
+
+    setup_logging()
+    log_metrics(metrics, deploy_stage(domain_config, release.path, report.path))

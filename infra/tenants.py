@@ -1,7 +1,8 @@
 """One tenant per agency: namespace (Pod Security "restricted"), ResourceQuota with GPUs,
 LimitRange, default-deny NetworkPolicy plus only the flows the platform needs, a Role
 without wildcards bound to the agency's group, object-store credentials for its own
-bucket, and its pipeline profile. Everything here is derived from one config entry.
+bucket (also read by KServe's storage initializer, through the `nuri-model-reader`
+service account), and its pipeline profile. Everything here is derived from one config entry.
 """
 from __future__ import annotations
 
@@ -35,12 +36,27 @@ AGENCY_RULES = [
 
 # What a pipeline step needs when training runs in the cluster (runtime.mode: cluster):
 # create and watch its stage's RayJob, read the Ray pods' logs, and delete the RayJob
-# at teardown. Bound only to the run service account of KFP multi-user mode.
+# at teardown; the deploy step creates or patches the release's InferenceService and
+# watches it become ready (it never deletes one: the previous release keeps serving
+# until the new one is ready). Bound only to the run service account of KFP multi-user mode.
 PIPELINE_RUN_SERVICE_ACCOUNT = "default-editor"
 PIPELINE_RUN_RULES = [
     {"apiGroups": ["ray.io"], "resources": ["rayjobs"], "verbs": ["get", "list", "watch", "create", "delete"]},
+    {"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"],
+     "verbs": ["get", "list", "watch", "create", "patch"]},
     {"apiGroups": [""], "resources": ["pods", "pods/log", "services"], "verbs": READ},
 ]
+
+# KServe's storage initializer reads a release from the object store with the secrets
+# of the InferenceService's service account (nuri.config.DeployConfig.service_account):
+# this one lists only the agency's object-store secret, has no RBAC and mounts no API
+# token. The secret's annotations tell KServe where the object store is.
+MODEL_READER_SERVICE_ACCOUNT = "nuri-model-reader"
+
+
+def kserve_s3_annotations(store: ObjectStore) -> dict[str, str]:
+    return {"serving.kserve.io/s3-endpoint": store.endpoint,
+            "serving.kserve.io/s3-usehttps": "1" if store.secure else "0"}
 
 
 def namespace_labels(agency: Agency, cfg: PlatformConfig) -> dict[str, str]:
@@ -170,11 +186,17 @@ def create_tenant(agency: Agency, cfg: PlatformConfig, cluster: Cluster, store: 
 
     creds = store.agencies[agency.name]
     k8s.core.v1.Secret(
-        f"{name}-{CREDENTIALS_SECRET}", metadata=meta(CREDENTIALS_SECRET), type="Opaque",
+        f"{name}-{CREDENTIALS_SECRET}",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=CREDENTIALS_SECRET, namespace=name, labels={AGENCY_LABEL: agency.name},
+                                            annotations=kserve_s3_annotations(store)),
+        type="Opaque",
         string_data=pulumi.Output.secret({"accesskey": creds.access_key, "secretkey": creds.secret_key,
                                           "endpoint": store.url, "bucket": agency.bucket}),
         opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[ns],
                                     additional_secret_outputs=["data", "stringData"]))
+    k8s.core.v1.ServiceAccount(f"{name}-{MODEL_READER_SERVICE_ACCOUNT}", metadata=meta(MODEL_READER_SERVICE_ACCOUNT),
+                               secrets=[k8s.core.v1.ObjectReferenceArgs(name=CREDENTIALS_SECRET)],
+                               automount_service_account_token=False, opts=opts)
     k8s.core.v1.ConfigMap(f"{name}-kfp-launcher", metadata=meta("kfp-launcher"),
                           data=launcher_config(agency, store), opts=opts)
     if cfg.pipelines_mode == "multi-user":

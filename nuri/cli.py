@@ -69,23 +69,23 @@ def cmd_serve(args) -> int:
     import uvicorn
 
     from nuri.release import fetch_release
-    from nuri.serving.app import LoadedModel, create_app
+    from nuri.serving.app import create_app
+    from nuri.serving.service import ModelService
 
-    if args.release_dir:
-        model_dir, name, system, max_new = Path(args.release_dir) / "model", Path(args.release_dir).name, "", 64
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not os.environ.get("NURI_API_KEY"):
+        raise NuriError(f"--host {args.host} exposes the API beyond loopback; set NURI_API_KEY first")
+    if args.release_dir:  # the release's own domain.json says how to serve it (KServe: /mnt/models)
+        service = ModelService.from_release(Path(args.release_dir), args.name, max_batch=args.max_batch)
     else:
         from nuri.local_run import with_local_storage
 
         config = with_local_storage(_config(args), args.storage)
         cache = tempfile.mkdtemp(prefix="nuri-release-")
         release, local = fetch_release(config.storage.uri, config.name, args.version, Path(cache))
-        model_dir, name = local / "model", release.name
-        system, max_new = config.serving.system_prompt, config.serving.max_new_tokens
-    if args.host not in ("127.0.0.1", "localhost", "::1") and not os.environ.get("NURI_API_KEY"):
-        raise NuriError(f"--host {args.host} exposes the API beyond loopback; set NURI_API_KEY first")
-    app = create_app(LoadedModel(model_dir, name, system, max_new))
-    print(f"serving {name} on http://{args.host}:{args.port}/v1/chat/completions", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        service = ModelService.from_release(local, release.name, config.serving, max_batch=args.max_batch)
+    print(f"serving {', '.join(service.model_ids)} on http://{args.host}:{args.port}/v1/chat/completions",
+          flush=True)
+    uvicorn.run(create_app(service), host=args.host, port=args.port, log_level="warning")
     return 0
 
 
@@ -173,7 +173,10 @@ def make_parser() -> argparse.ArgumentParser:
     domain_arg(sp, required=False)
     sp.add_argument("--version", help="release version, e.g. v0003 (default: the promoted one)")
     sp.add_argument("--release-dir", help="serve this release folder instead of looking one up")
+    sp.add_argument("--name", help="with --release-dir: the model id to serve it as (default: "
+                                   "<domain>-<version> from the folder's RELEASE.json, else the folder's name)")
     sp.add_argument("--storage", help="override storage.uri")
+    sp.add_argument("--max-batch", type=int, help="override serving.engine.max_batch (1: no batching)")
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=8000)
     sp.set_defaults(func=cmd_serve)

@@ -266,12 +266,115 @@ class SelftestConfig(_Strict):
     off_domain: list[str] = Field(default_factory=list, description="declined")
     harmful: list[str] = Field(default_factory=list, description="refused")
     min_hangul: int = Field(2, ge=0, description="Hangul syllables each in-domain answer must hold")
+    services_required: list[str] = Field(default_factory=list, description="basic services whose self-test "
+                                                                           "must pass for promotion (the others "
+                                                                           "are reported)")
+
+
+class FewShotExample(_Strict):
+    """A worked example a service's prompt carries (a user turn and the answer to it)."""
+
+    user: str = Field(min_length=1)
+    assistant: str = Field(min_length=1)
+
+
+class ServiceConfig(_Strict):
+    """One service of the model API, listed in /v1/models as `<release>/<name>`. The last
+    user message goes into `template` at `{input}`; `examples` come before it as earlier
+    turns (few-shot: the model never learns from live traffic)."""
+
+    description: str = ""
+    system_prompt: str = ""
+    template: str = "{input}"
+    examples: list[FewShotExample] = Field(default_factory=list)
+    max_new_tokens: int | None = Field(None, ge=1)
+    selftest: str = Field(min_length=1, description="a request of this service's kind the self-test sends")
+
+    @field_validator("template")
+    @classmethod
+    def _has_input(cls, v: str) -> str:
+        if "{input}" not in v:
+            raise ValueError("must hold {input}, where the user's message goes")
+        return v
+
+
+def _default_services() -> dict[str, ServiceConfig]:
+    return {
+        "summarisation": ServiceConfig(
+            description="summarises a text the user gives", template="다음 글을 세 문장 이내로 요약해 주세요.\n\n{input}",
+            selftest="다음 글을 요약해 주세요. 기초연금은 만 65세 이상이고 소득인정액이 선정기준액 이하인 어르신에게 "
+                     "매월 지급됩니다. 신청은 주소지 읍·면·동 행정복지센터나 국민연금공단 지사에서 할 수 있습니다."),
+        "conversation": ServiceConfig(description="multi-turn conversation; the whole history is read",
+                                      selftest="안녕하세요. 오늘 상담을 받고 싶어요."),
+        "code": ServiceConfig(description="writes code for a described task",
+                              template="다음 작업을 하는 파이썬 코드를 작성해 주세요.\n\n{input}",
+                              selftest="두 수를 더하는 함수를 만들어 주세요."),
+        "interview": ServiceConfig(description="interview questions for a described role",
+                                   template="다음 직무의 면접 질문을 세 가지 만들어 주세요.\n\n{input}",
+                                   selftest="주민센터 복지 상담 공무원"),
+    }
+
+
+class RetrievalConfig(_Strict):
+    """The domain service's retrieval over the prepared (de-identified) corpus (BM25)."""
+
+    k: int = Field(2, ge=1, le=10, description="passages put before the question")
+    passage_chars: int = Field(300, ge=50, description="documents are cut into passages of about this length")
+    snippet_chars: int = Field(120, ge=20, description="characters of each passage the prompt and sources show")
+    sft_fraction: float = Field(0.25, ge=0, le=1, description="share of in-domain SFT pairs also trained "
+                                                               "with retrieved passages before the question")
+
+
+class GuardConfig(_Strict):
+    """The domain service's guard: the safety classifier's request head and the
+    in-domain/off-domain classifier decide before the model is asked."""
+
+    harmful_threshold: float | None = Field(None, gt=0, lt=1, description="refuse an in-domain request at this "
+                                                                          "P(harmful); None: the classifier's own")
+    harmful_elsewhere_threshold: float = Field(0.7, gt=0, lt=1, description="refuse an off-domain request, or one "
+                                                                           "to a basic service, at this P(harmful)")
+    off_domain_threshold: float = Field(0.5, gt=0, lt=1)
+    decline_message: str | None = Field(None, description="None: the most common decline of the domain's "
+                                                          "off-domain set")
+    refusal_message: str | None = Field(None, description="None: the most common refusal of its filtering set")
+
+
+class EngineConfig(_Strict):
+    """Batching: requests arriving while a batch runs are served together in the next."""
+
+    max_batch: int = Field(16, ge=1, le=256)
+    max_wait_ms: float = Field(10, ge=0, le=1000, description="a lone request waits this long for company")
+    max_queue: int = Field(1024, ge=1, description="completions waiting beyond this get HTTP 429")
+    # One batch runs as long as its longest row: a cap keeps one request from holding
+    # everyone behind it.
+    max_completion_tokens: int = Field(512, ge=1, description="a request asking for more is a 400")
 
 
 class ServingConfig(_Strict):
     system_prompt: str = ""
     max_new_tokens: int = Field(48, ge=1)
     selftest: SelftestConfig
+    services: dict[str, ServiceConfig] = Field(default_factory=_default_services,
+                                               description="the basic services beside the domain service")
+    retrieval: RetrievalConfig = RetrievalConfig()
+    guard: GuardConfig = GuardConfig()
+    engine: EngineConfig = EngineConfig()
+
+    @field_validator("services")
+    @classmethod
+    def _names(cls, v: dict) -> dict:
+        for name in v:
+            if not _SLUG.match(name) or name == "domain":
+                raise ValueError(f"service name {name!r} must be a slug and not 'domain' (the domain service's)")
+        return v
+
+    @model_validator(mode="after")
+    def _required_exist(self):
+        unknown = sorted(set(self.selftest.services_required) - set(self.services))
+        if unknown:
+            raise ValueError(f"selftest.services_required names {', '.join(unknown)}, not in services "
+                             f"({', '.join(self.services) or 'none'})")
+        return self
 
 
 class Toleration(_Strict):
@@ -297,6 +400,61 @@ class ClusterConfig(_Strict):
     training_memory: str = "64Gi"
     task_cpu: str = "2"
     task_memory: str = "8Gi"
+
+
+class DeployConfig(_Strict):
+    """The pipeline's `deploy` step (cluster mode only): after the self-test promoted the
+    release, a KServe InferenceService serves it with Nuri's own server (runtime
+    `nuri-service`); the step waits for it, asks it one question and records the
+    endpoint (releases/<domain>/DEPLOYED.json). See nuri/cluster/README.md."""
+
+    enabled: bool = Field(True, description="add the deploy step to the cluster-mode pipeline")
+    namespace: str | None = Field(None, description="namespace of the InferenceService; default: the pipeline "
+                                                    "pod's own")
+    service_name: str = Field("nuri-{domain}", description="InferenceService name; {domain} is replaced")
+    runtime: str = Field("nuri-service", description="KServe ClusterServingRuntime that serves the release")
+    deployment_mode: Literal["Standard", "Serverless"] = Field(
+        "Standard", description="KServe mode of the platform (infra/serving.py installs Standard)")
+    service_account: str | None = Field("nuri-model-reader", description="service account whose secret KServe's "
+                                        "storage initializer reads the release with (infra/tenants.py)")
+    api_key_secret: str = Field("nuri-serving-api-key", description="secret (key apikey) with the service's API key")
+    priority_class: str | None = "nuri-serving"
+    cpu_request: str = "1"
+    cpu_limit: str = "2"
+    memory_request: str = "4Gi"
+    memory_limit: str = "8Gi"
+    gpus: int = Field(0, ge=0, description="GPUs per replica (cluster.gpu_resource)")
+    node_selector: dict[str, str] | None = Field(None, description="default: cluster.gpu_node_selector when gpus > 0")
+    tolerations: list[Toleration] | None = Field(None, description="default: cluster.gpu_tolerations when gpus > 0")
+    min_replicas: int = Field(1, ge=1)
+    max_replicas: int = Field(1, ge=1)
+    canary_traffic_percent: int | None = Field(None, ge=1, le=99, description="share of traffic for the new "
+                                               "release while the previous one keeps the rest (Serverless only)")
+    ready_timeout_s: int = Field(600, ge=10, description="the step fails when the service is not ready by then")
+    poll_s: float = Field(5.0, gt=0)
+    question: str | None = Field(None, description="asked once through the OpenAI route; default: the first of "
+                                                    "serving.selftest.in_domain")
+    model_registry_url: str | None = Field(None, description="Kubeflow Model Registry REST address (e.g. http://"
+                                           "model-registry-service.kubeflow:8080); unset: not registered")
+    model_registry_author: str = "nuri-pipeline"
+
+    @field_validator("service_name")
+    @classmethod
+    def _name_template(cls, v: str) -> str:
+        name = v.replace("{domain}", "domain")
+        if not re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", name) or len(name) > 45:
+            raise ValueError("must be lowercase letters, digits and '-' (45 at most), starting with a letter; "
+                             "{domain} is the only placeholder")
+        return v
+
+    @model_validator(mode="after")
+    def _canary_needs_serverless(self):
+        if self.canary_traffic_percent is not None and self.deployment_mode != "Serverless":
+            raise ValueError("canary_traffic_percent needs deployment_mode: Serverless (KServe splits traffic "
+                             "between revisions only with Knative; Standard mode rolls out whole)")
+        if self.max_replicas < self.min_replicas:
+            raise ValueError("max_replicas must be at least min_replicas")
+        return self
 
 
 class ProfileCardConfig(_Strict):
@@ -339,6 +497,7 @@ class DomainConfig(_Strict):
     serving: ServingConfig
     storage: StorageConfig = StorageConfig()
     cluster: ClusterConfig = ClusterConfig()
+    deploy: DeployConfig = DeployConfig()
     card: ProfileCardConfig = ProfileCardConfig()
     deid: "DeidConfig" = Field(default_factory=lambda: DeidConfig())
 

@@ -8,8 +8,9 @@
     releases/<domain>/<version>/safety_classifier/   the classifier it was judged by, with its card
     releases/<domain>/<version>/RELEASE.json    written last: the release exists once it does
     releases/<domain>/PROMOTED.json             the version that passed its serving self-test
+    releases/<domain>/DEPLOYED.json             where the cluster serves the promoted version
 
-Release folders are immutable; promotion is the only thing that moves."""
+Release folders are immutable; promotion and deployment are the only things that move."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from nuri.storage import LocalStorage, Storage, open_storage, sha256_file
 
 MARKER = "RELEASE.json"
 PROMOTED = "PROMOTED.json"
+DEPLOYED = "DEPLOYED.json"
 _VERSION = re.compile(r"^v(\d{4,})$")
 
 
@@ -113,6 +115,22 @@ def promote(storage: Storage, release: Release, selftest: dict) -> None:
 def promoted_version(storage: Storage, domain: str) -> str | None:
     key = f"releases/{domain}/{PROMOTED}"
     return json.loads(storage.get_bytes(key))["version"] if storage.exists(key) else None
+
+
+def record_deployment(storage: Storage, release: Release, deployment: dict) -> dict:
+    """Records where the cluster serves `release` (endpoint, service, the question it
+    answered); written beside PROMOTED.json, the release folder stays untouched."""
+    record = {"version": release.version, "release": release.name, **deployment,
+              "deployed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    storage.put_bytes(f"releases/{release.domain}/{DEPLOYED}",
+                      json.dumps(record, ensure_ascii=False, indent=2).encode())
+    return record
+
+
+def deployed(storage: Storage, domain: str) -> dict | None:
+    """The latest deployment record of the domain, None before the first."""
+    key = f"releases/{domain}/{DEPLOYED}"
+    return json.loads(storage.get_bytes(key)) if storage.exists(key) else None
 
 
 def fetch_release(storage_uri: str, domain: str, version: str | None, cache_dir: Path) -> tuple[Release, Path]:

@@ -202,6 +202,22 @@ def safety_stage(config_json: str, raw_dir: str, model_dir: str, report_dir: str
     return report
 
 
+# --- the domain service's assets ----------------------------------------------------
+
+def service_assets_stage(config_json: str, dataset_dir: str, safety_dir: str | None, out_dir: str,
+                         report_dir: str) -> dict:
+    """Builds what the domain service needs beside the model (nuri/serving/assets.py): the
+    retrieval passages, the in-domain/off-domain classifier and the guard's messages, and
+    measures retrieval hit@k and the guard on held-out prompts."""
+    from nuri.serving.assets import build_service_assets
+
+    config = DomainConfig.from_json(config_json)
+    with stage_report("service", report_dir) as report:
+        safety = Path(safety_dir) if safety_dir and (Path(safety_dir) / "model.skops").is_file() else None
+        report["metrics"] = build_service_assets(config, Path(dataset_dir), Path(out_dir), safety)
+    return report
+
+
 # --- evaluation ---------------------------------------------------------------------
 
 def evaluate_stage(config_json: str, dataset_dir: str, models: dict[str, str], reward_dir: str,
@@ -227,9 +243,10 @@ def evaluate_stage(config_json: str, dataset_dir: str, models: dict[str, str], r
 # --- release ------------------------------------------------------------------------
 
 def register_stage(config_json: str, model_dir: str, report_dirs: dict[str, str], release_dir: str,
-                   report_dir: str, safety_dir: str | None = None) -> dict:
+                   report_dir: str, safety_dir: str | None = None, service_dir: str | None = None) -> dict:
     """Publishes the evaluated policy as the next release of the domain, with the safety
-    classifier it was judged by (safety_classifier/)."""
+    classifier it was judged by (safety_classifier/) and the domain service's retrieval
+    passages and guard (service/)."""
     from nuri.profile_card import build_card
     from nuri.release import publish_release
     from nuri.storage import open_storage
@@ -248,12 +265,14 @@ def register_stage(config_json: str, model_dir: str, report_dirs: dict[str, str]
             "evaluation": reports["evaluate"]["metrics"],
             "gates": {s: reports[s].get("gate") for s in ("pretrain", "sft", "reward", "ppo", "evaluate")},
             "safety_classifier": reports.get("safety", {}).get("classifier"),
+            "service": reports.get("service", {}).get("metrics"),
         }
         metrics = {"evaluation": reports["evaluate"]["metrics"], "gate": reports["evaluate"]["gate"]}
         release = publish_release(open_storage(config.storage.uri), config.name, Path(model_dir),
                                   config_json=config_json, metrics=metrics, lineage=lineage,
                                   card=lambda record: build_card(config, reports, record, card),
-                                  extra_dirs={"safety_classifier": Path(safety_dir)} if safety_dir else None)
+                                  extra_dirs={name: Path(d) for name, d in
+                                              (("safety_classifier", safety_dir), ("service", service_dir)) if d})
         Path(release_dir).mkdir(parents=True, exist_ok=True)
         (Path(release_dir) / "release.json").write_text(json.dumps(
             {"domain": release.domain, "version": release.version, "uri": release.uri}))
@@ -284,17 +303,18 @@ def selftest_stage(config_json: str, release_dir: str, report_dir: str, dataset_
 
             detector, _ = train_detector(Path(dataset_dir), config.runtime.seed)
         release, local = fetch_release(config.storage.uri, info["domain"], info["version"], Path(cache))
-        result = selftest(local / "model", release.name, config.serving, detector)
+        result = selftest(local, release.name, config.serving, detector)
         report["metrics"] = {k: result[k] for k in ("questions", "mean_latency_s", "completion_tokens",
                                                     "tokens_per_second")}
         report["question"] = result["question"]
         report["answer"] = result["answer"]
         report["asked"] = result["asked"]
+        report["services"] = result["services"]
         report["release"] = release.name
         if not result["passed"]:
             report["gate"] = {"stage": "selftest", "passed": False, "failures": result["failures"], "criteria": []}
             raise GateFailed(f"serving self-test of {release.name}: {'; '.join(result['failures'])}")
         report["gate"] = {"stage": "selftest", "passed": True, "failures": [], "criteria": result["checks"]}
         promote(open_storage(config.storage.uri), Release(info["domain"], info["version"], release.uri),
-                {k: v for k, v in result.items() if k not in ("answer", "asked")})
+                {k: v for k, v in result.items() if k not in ("answer", "asked", "services")})
     return report

@@ -3,7 +3,7 @@ Pure formatting of the stage reports."""
 
 from __future__ import annotations
 
-STAGE_ORDER = ["ingest", "prepare", "base_model", "pretrain", "sft", "reward", "ppo", "safety", "evaluate",
+STAGE_ORDER = ["ingest", "prepare", "base_model", "pretrain", "sft", "reward", "ppo", "safety", "service", "evaluate",
                "register", "selftest"]
 
 
@@ -47,6 +47,13 @@ def key_metrics(stage: str, m: dict) -> str:
                    f"{_f(m.get('safety_domain_harmful_recall'))}, in-domain {_f(m.get('safety_in_domain_flagged'))}"
         return f"domain set only: held-out harmful prompts flagged {_f(m.get('safety_domain_harmful_recall'))}, " \
                f"in-domain {_f(m.get('safety_in_domain_flagged'))}"
+    if stage == "service":
+        hits = ", ".join(f"@{k.rsplit('_', 1)[1]} {_f(v)}" for k, v in m.items() if k.startswith("retrieval_hit_at_"))
+        guard = (f"; guard on held-out prompts: in-domain passed {_f(m.get('guard_in_domain_passed'))}, "
+                 f"off-domain declined {_f(m.get('guard_off_domain_declined'))}, harmful refused "
+                 f"{_f(m.get('guard_harmful_refused'))}") if "guard_in_domain_passed" in m else ""
+        return f"{m.get('retrieval_passages')} passages; retrieval hit{hits} ({m.get('retrieval_questions')} " \
+               f"questions){guard}"
     if stage == "evaluate":
         ppl = "/".join(_f(m.get(f"perplexity_{k}"), 4) for k in ("base", "pretrain", "sft", "ppo"))
         return f"ppl base/cpt/sft/ppo {ppl}; knowledge {_f(m.get('knowledge_accuracy'))}; " \

@@ -1,6 +1,6 @@
 """The reference pipeline: data -> base model -> continued pretraining -> SFT -> reward
 model -> PPO (and the safety classifier) -> evaluation -> release gate -> release ->
-serving self-test.
+serving self-test -> (cluster mode) deploy with KServe.
 
 Cluster settings (GPU requests, node selector, tolerations, object-store secret, image)
 are applied to the same tasks in both modes; KFP's local runner ignores them."""
@@ -10,7 +10,7 @@ from kfp import dsl, kubernetes
 
 import components as c
 from components.training import ray_teardown as teardown_component
-from nuri.config import ClusterConfig, DomainConfig
+from nuri.config import ClusterConfig, DeployConfig, DomainConfig
 
 PIPELINE_NAME = "nuri-reference"
 
@@ -44,14 +44,19 @@ def _gpu_training(task, cluster: ClusterConfig) -> None:
 
 def build_pipeline_for(config: DomainConfig):
     """The pipeline for a domain: in cluster mode (runtime.mode) with the Ray teardown
-    exit handler, and training steps sized as submitters rather than trainers."""
-    return build_pipeline(config.cluster, ray_teardown=config.runtime.mode == "cluster")
+    exit handler, training steps sized as submitters rather than trainers, and the
+    deploy step after the self-test (the local runner has no cluster to deploy to)."""
+    cluster_mode = config.runtime.mode == "cluster"
+    return build_pipeline(config.cluster, ray_teardown=cluster_mode,
+                          deploy=config.deploy if cluster_mode and config.deploy.enabled else None)
 
 
-def build_pipeline(cluster: "ClusterConfig | None" = None, *, ray_teardown: bool = False):
+def build_pipeline(cluster: "ClusterConfig | None" = None, *, ray_teardown: bool = False,
+                   deploy: "DeployConfig | None" = None):
     """Returns the pipeline function, with the cluster's settings on every task.
     ray_teardown: wrap the run in a dsl.ExitHandler whose task deletes the run's Ray
-    resources (cluster mode: training runs as RayJobs outside the step's pod)."""
+    resources (cluster mode: training runs as RayJobs outside the step's pod).
+    deploy: add the KServe deploy step after the self-test, with these settings."""
     cluster = cluster or ClusterConfig()
     _use_platform_image(cluster.image)
     teardown_component.component_spec.implementation.container.image = cluster.image
@@ -61,21 +66,23 @@ def build_pipeline(cluster: "ClusterConfig | None" = None, *, ray_teardown: bool
                               "evaluation, gated release and serving self-test.")
     def reference(domain_config: str, run_id: str):
         if not ray_teardown:
-            _steps(domain_config, run_id, cluster, submit_only=False)
+            _steps(domain_config, run_id, cluster, submit_only=False, deploy=deploy)
             return
         teardown = teardown_component(domain_config=domain_config, run_id=run_id).set_display_name("ray-teardown")
         _object_store_access(teardown, cluster)
         _task_resources(teardown, cluster)
         teardown.set_caching_options(False)
         with dsl.ExitHandler(teardown, name="ray-resources"):
-            _steps(domain_config, run_id, cluster, submit_only=True)
+            _steps(domain_config, run_id, cluster, submit_only=True, deploy=deploy)
 
     return reference
 
 
-def _steps(domain_config, run_id, cluster: ClusterConfig, *, submit_only: bool) -> None:
+def _steps(domain_config, run_id, cluster: ClusterConfig, *, submit_only: bool,
+           deploy: "DeployConfig | None" = None) -> None:
     """The recipe's tasks. submit_only: training steps only submit and wait (cluster
-    mode), so they get task-sized resources instead of GPUs."""
+    mode), so they get task-sized resources instead of GPUs. deploy: serve the promoted
+    release with KServe after the self-test."""
     ingest = c.ingest(domain_config=domain_config).set_display_name("ingest")
     prepare = c.prepare(domain_config=domain_config, raw=ingest.outputs["raw"]).set_display_name("prepare")
     data = prepare.outputs["dataset"]
@@ -96,7 +103,10 @@ def _steps(domain_config, run_id, cluster: ClusterConfig, *, submit_only: bool) 
                           pretrained=pretrain.outputs["model"], sft=sft.outputs["model"],
                           ppo=ppo.outputs["model"], reward=reward.outputs["model"], safety=safety.outputs["model"]
                           ).set_display_name("evaluate")
-    tasks = [ingest, prepare, base, pretrain, sft, reward, ppo, safety, evaluate]
+    # The domain service's retrieval passages and guard, shipped in the release.
+    service = c.service_assets(domain_config=domain_config, dataset=data, safety=safety.outputs["model"]
+                               ).set_display_name("service-assets")
+    tasks = [ingest, prepare, base, pretrain, sft, reward, ppo, safety, service, evaluate]
     # A model that fails its release gate is never registered or served.
     with dsl.If(evaluate.outputs["Output"] == True, name="release-gate"):  # noqa: E712 (KFP condition)
         register = c.register(
@@ -105,12 +115,22 @@ def _steps(domain_config, run_id, cluster: ClusterConfig, *, submit_only: bool) 
             pretrain_report=pretrain.outputs["report"], sft_report=sft.outputs["report"],
             reward_report=reward.outputs["report"], ppo_report=ppo.outputs["report"],
             evaluate_report=evaluate.outputs["report"], safety=safety.outputs["model"],
-            safety_report=safety.outputs["report"]).set_display_name("register-release")
+            safety_report=safety.outputs["report"], service=service.outputs["assets"],
+            service_report=service.outputs["report"]).set_display_name("register-release")
         selftest = c.selftest(domain_config=domain_config, release=register.outputs["release"],
                               dataset=data).set_display_name("serving-selftest")
         tasks += [register, selftest]
         register.set_caching_options(False)
         selftest.set_caching_options(False)
+        if deploy is not None:
+            # Runs after the self-test promoted the release (it consumes the self-test's report).
+            served = c.deploy(domain_config=domain_config, release=register.outputs["release"],
+                              selftest_report=selftest.outputs["report"]).set_display_name("deploy")
+            served.set_caching_options(False)
+            # The API key the step asks its one question with, by reference from a secret.
+            kubernetes.use_secret_as_env(served, secret_name=deploy.api_key_secret,
+                                         secret_key_to_env={"apikey": "NURI_API_KEY"})
+            tasks.append(served)
     for task in tasks:
         _object_store_access(task, cluster)
         if task in (pretrain, sft, reward, ppo) and not submit_only:

@@ -66,7 +66,7 @@ def test_training_tasks_request_gpus_and_platform_image(compiled):
 def test_kubernetes_settings_carry_selectors_tolerations_and_secrets(compiled):
     _, platform = compiled
     executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
-    assert len(executors) == 11  # ten recipe steps and the safety classifier
+    assert len(executors) == 12  # ten recipe steps, the safety classifier and the service assets
     for name, cfg in executors.items():
         secret = cfg["secretAsEnv"][0]
         assert secret["secretName"] == "nuri-object-store"

@@ -69,6 +69,25 @@ def test_heldout_pairs_ask_unseen_prompts(prepared):
     assert held and not (train & held)
 
 
+def test_sft_trains_a_share_of_domain_questions_after_retrieved_passages(prepared):
+    config, tmp, _, report = prepared
+    rows = [json.loads(line) for line in open(tmp / "dataset" / "sft_train.jsonl", encoding="utf-8")]
+    held = [json.loads(line) for line in open(tmp / "dataset" / "sft_heldout.jsonl", encoding="utf-8")]
+    context = [r for r in rows if r["category"] == "domain_context"]
+    domain = [r for r in rows if r["category"] == "domain"]
+    assert report.counts["sft_with_retrieved_context"] == len(context)
+    share = config.serving.retrieval.sft_fraction
+    assert 0.5 * share < len(context) / len(domain) < 1.5 * share
+    questions = {r["prompt"] for r in domain}
+    canaries = {json.loads(line)["id"] for line in open(tmp / "dataset" / "canaries.jsonl", encoding="utf-8")}
+    for r in context:
+        head, question = r["prompt"].split("\n\n질문: ")
+        assert head.startswith("참고 자료:\n[1] ") and question in questions  # the same question, after its passages
+        assert not any(c.upper() in head for c in canaries)
+    # Held-out prompts stay plain: the evaluation asks them as users do.
+    assert not [r for r in held if r["category"] == "domain_context"]
+
+
 def test_normalise_keeps_korean_punctuation():
     assert normalise("  정의화\u2024이명수\u200b  의원 \r\n\r\n\r\n\r\n대표발의 ") == "정의화\u2024이명수 의원\n\n대표발의"
 

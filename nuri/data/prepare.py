@@ -63,6 +63,34 @@ class PrepareReport:
     card: dict = field(default_factory=dict)
 
 
+CONTEXT_CATEGORY = "domain_context"
+
+
+def _context_pairs(corpus: Path, exclude: set[str], sft: list[tuple[str, str, str]], retrieval,
+                   frac: float) -> list[tuple[str, str, str]]:
+    """(question after its retrieved passages, answer, CONTEXT_CATEGORY) for the share
+    `retrieval.sft_fraction` of the training side's domain questions (chosen by hash)."""
+    from nuri.serving.retrieval import PassageIndex, context_prompt
+
+    if not retrieval.sft_fraction:
+        return []
+    docs = [(d.id, d.text) for d in iter_jsonl(corpus, Document) if d.id not in exclude]
+    if not docs:
+        return []
+    index = PassageIndex.from_documents(docs, retrieval.passage_chars)
+    out = []
+    for prompt, answer, category in sft:
+        key = normalise(prompt)
+        if category != "domain" or is_heldout(key, frac):
+            continue
+        if int(hashlib.sha256(f"context:{key}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF >= retrieval.sft_fraction:
+            continue
+        passages = [p for p, _ in index.search(prompt, retrieval.k)]
+        if passages:
+            out.append((context_prompt(prompt, passages, retrieval.snippet_chars), answer, CONTEXT_CATEGORY))
+    return out
+
+
 def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport:
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -183,11 +211,18 @@ def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport
         for p, a in Teacher(data.teacher).pairs_from_documents(sample_docs[:data.teacher.max_documents]):
             sft.append((p, a, "teacher"))
             teacher_pairs += 1
+    # Retrieved context: a share of the in-domain questions is trained a second time after
+    # the passages the domain service would retrieve for it (training documents only), so
+    # the model learns the service's prompt format and to answer from what it is shown.
+    retrieval = config.serving.retrieval
+    with_context = _context_pairs(out_dir / "corpus_train.jsonl", set(canary_texts), sft, retrieval, frac)
+    sft += with_context
     sft_dedup = Deduper()
     sft_train, sft_heldout = [], []
     for prompt, answer, category in sft:
-        held = is_heldout(normalise(prompt), frac)
-        for p in [prompt, *prompt_variants(prompt, aug.sft_variants, rng)]:
+        held = is_heldout(normalise(prompt), frac) if category != CONTEXT_CATEGORY else False
+        variants = [] if category == CONTEXT_CATEGORY else prompt_variants(prompt, aug.sft_variants, rng)
+        for p in [prompt, *variants]:
             if not sft_dedup.new(p, answer):
                 continue
             try:
@@ -253,6 +288,7 @@ def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport
         "filtering_train": len(filt_train), "filtering_heldout": len(filt_held),
         "responses_train": len(responses_train), "responses_heldout": len(responses_heldout),
         "sft_generated_template": generated, "sft_generated_teacher": teacher_pairs,
+        "sft_with_retrieved_context": sum(r["category"] == CONTEXT_CATEGORY for r in sft_train),
         "corpus_chars": stats["chars"],
         **leakage,
     }

@@ -119,7 +119,8 @@ def _with_context(text: str, context: str) -> str:
     return f"{context}\n{text}" if context else text
 
 
-def _build(config: HeadConfig, seed: int):
+def text_pipeline(config: HeadConfig, seed: int):
+    """The HeadConfig's scikit-learn pipeline, unfitted (hashed n-grams, TF-IDF, LR)."""
     from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -144,7 +145,7 @@ def fit_head(examples: Sequence[LabelledText], config: HeadConfig, *, seed: int 
         inputs.append([_with_context(t, normalise(e.context)) for t, e in zip(texts, examples)])
     models = []
     for x in inputs:
-        model = _build(config, seed)
+        model = text_pipeline(config, seed)
         model.fit(x, y, logisticregression__sample_weight=w)
         models.append(model)
     return models

@@ -137,7 +137,8 @@ class DomainSet:
     """The domain's filtering set, split train/held-out, and prompts the classifier never
     trains on: the harmful prompts of the SFT set (a pool disjoint from safety.jsonl), the
     in-domain prompts of the preference set (disjoint from the SFT prompts) and the
-    off-domain prompts (harmless questions the service declines). `answers` holds the
+    held-out off-domain prompts (harmless questions the service declines; the others
+    train the request head as harmless). `answers` holds the
     preference set's (question, answer) pairs by answer kind ("answer", "harmful_compliance"
     ...), for measuring the classifier as a judge of answers."""
 
@@ -161,6 +162,16 @@ def domain_set(safety: Path, sft: Path, *, holdout_fraction: float = 0.1,
     rows += [LabelledText(r.prompt, 0, "domain", "request") for r in sft_rows if r.category == "domain"]
     if not any(r.label == 0 for r in rows):
         raise DataError(f"{sft}: no records of category 'domain' (the in-domain questions)")
+    # What else the service is asked that is not harmful: its tasks (summarise, rewrite,
+    # draft, interview questions) and off-domain questions. Without them the head, having
+    # seen only the domain's questions as harmless beside SQuARe's sensitive questions,
+    # gave P(harmful) 0.96 to "what should I cook tonight?" and 0.75-0.94 to the domain's
+    # own rewriting tasks, and a guard in front of the service refused them.
+    off_rows = read_jsonl(Path(offdomain), OffdomainRecord) if offdomain is not None and Path(offdomain).is_file() \
+        else []
+    rows += [LabelledText(r.prompt, 0, "domain", "request") for r in sft_rows
+             if prompt_kind(r.category) == "in_domain" and r.category != "domain"]
+    rows += [LabelledText(r.prompt, 0, "domain", "request") for r in off_rows]
     train, held = [], []
     for r in rows:
         (held if is_heldout(normalise(r.text), holdout_fraction) else train).append(r)
@@ -172,9 +183,7 @@ def domain_set(safety: Path, sft: Path, *, holdout_fraction: float = 0.1,
                 unseen_in_domain.append(r.prompt)
             for text, kind in zip(r.answers, r.kinds or []):
                 answers.setdefault(kind, []).append((r.prompt, text))
-    off_domain = []
-    if offdomain is not None and Path(offdomain).is_file():
-        off_domain = [r.prompt for r in read_jsonl(Path(offdomain), OffdomainRecord)]
+    off_domain = [r.prompt for r in off_rows if is_heldout(normalise(r.prompt), holdout_fraction)]
     files = {"safety": Path(safety), "sft": Path(sft)}
     files.update({k: Path(v) for k, v in (("preferences", preferences), ("offdomain", offdomain))
                   if v is not None and Path(v).is_file()})

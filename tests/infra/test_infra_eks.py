@@ -113,10 +113,13 @@ def test_multi_user_pipelines_get_a_profile_per_agency(eks_example):
     assert namespace["metadata"]["labels"]["pipelines.kubeflow.org/enabled"] == "true"
 
 
-def test_pipeline_runs_may_manage_only_their_rayjobs(eks_example):
+def test_pipeline_runs_may_manage_only_their_rayjobs_and_inference_services(eks_example):
     role = eks_example.one("Role", "pipeline-runs", "agency-health")
     assert role["rules"][0] == {"apiGroups": ["ray.io"], "resources": ["rayjobs"],
                                 "verbs": ["get", "list", "watch", "create", "delete"]}
+    # The deploy step creates or updates the release's InferenceService; it never deletes one.
+    assert role["rules"][1] == {"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"],
+                                "verbs": ["get", "list", "watch", "create", "patch"]}
     assert "*" not in json.dumps(role["rules"]) and "secrets" not in json.dumps(role["rules"])
     binding = eks_example.one("RoleBinding", "pipeline-runs", "agency-health")
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "default-editor", "namespace": "agency-health"}]

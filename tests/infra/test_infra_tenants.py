@@ -79,6 +79,20 @@ def test_agency_gets_its_credentials_as_a_secret(minimal):
     assert secret["stringData"]["value"]["bucket"] == "agency-health"
 
 
+def test_kserve_reads_releases_with_the_agency_secret_only(minimal):
+    secret = minimal.one("Secret", "object-store-credentials", NS)
+    assert secret["metadata"]["annotations"]["serving.kserve.io/s3-endpoint"].endswith(":9000")
+    assert secret["metadata"]["annotations"]["serving.kserve.io/s3-usehttps"] in ("0", "1")
+    account = minimal.one("ServiceAccount", "nuri-model-reader", NS)
+    assert account["secrets"] == [{"name": "object-store-credentials"}]
+    assert account["automountServiceAccountToken"] is False
+    bound = [b["subjects"] for b in minimal.k8s("RoleBinding", NS)]
+    assert not any(s.get("name") == "nuri-model-reader" for subjects in bound for s in subjects)  # no RBAC
+    storage = minimal.release("kserve")["values"]["kserve"]["storage"]
+    assert storage["s3"] == {"accessKeyIdName": "accesskey", "secretAccessKeyName": "secretkey"}
+    assert storage["containerSecurityContext"]["allowPrivilegeEscalation"] is False
+
+
 def test_pipeline_profile_points_at_the_agency_bucket(minimal):
     data = minimal.one("ConfigMap", "kfp-launcher", NS)["data"]
     assert data["defaultPipelineRoot"] == "minio://agency-health/pipelines"
@@ -99,7 +113,7 @@ def test_a_new_agency_entry_adds_its_full_tenant_and_changes_nothing_else(minima
     assert all("justice" in name for _, name in added), added
     kinds = sorted(typ.rsplit(":", 1)[-1] for typ, _ in added)
     assert kinds == sorted(["Namespace", "ResourceQuota", "LimitRange", "Role", "RoleBinding", "Secret", "Secret",
-                            "ConfigMap", "RandomPassword"] + ["NetworkPolicy"] * 6)
+                            "ServiceAccount", "ConfigMap", "RandomPassword"] + ["NetworkPolicy"] * 6)
     changed = {key for key in before if before[key] != after[key]}
     assert changed == {("kubernetes:helm.sh/v3:Release", "minio")}  # it gains the bucket, policy and user
     old, new = minimal.release("minio")["values"], grown.release("minio")["values"]

@@ -1,0 +1,106 @@
+"""What the domain service needs beside the model, built from a prepared dataset and
+shipped in the release's `service/` folder:
+
+    service/passages.jsonl          passages of the de-identified corpus (retrieval)
+    service/domain_classifier.skops in-domain/off-domain classifier (the guard)
+    service/service.json            decline and refusal messages, thresholds, measurements
+
+Measured on held-out data: retrieval hit@k on the held-out in-domain questions whose
+source is known (the documents in which every fact of the reference answer holds), and
+the domain classifier's off-domain recall and false declines on held-out prompts."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+from nuri.config import DomainConfig
+from nuri.data.kinds import prompt_kind
+from nuri.data.prepare import CONTEXT_CATEGORY
+from nuri.evaluation.canaries import CANARY_FILE, read_canaries
+from nuri.evaluation.grounding import extract_facts, verdict
+from nuri.serving.guard import DomainClassifier, evaluate_domain_classifier, most_common, write_json
+from nuri.serving.retrieval import PassageIndex, hit_at_k
+
+log = logging.getLogger("nuri")
+SERVICE_FILE = "service.json"
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] \
+        if path.exists() else []
+
+
+def service_documents(dataset_dir: Path) -> list[tuple[str, str]]:
+    """(id, text) of every prepared document the service may cite: both splits, never a
+    planted canary (a synthetic record made to measure leakage, not a source)."""
+    canaries = {c.id for c in read_canaries(dataset_dir / CANARY_FILE)}
+    return [(r["id"], r["text"]) for name in ("corpus_train.jsonl", "corpus_heldout.jsonl")
+            for r in _rows(dataset_dir / name) if r["id"] not in canaries]
+
+
+def known_source_questions(documents: list[tuple[str, str]], rows: list[dict]) -> list[tuple[str, frozenset]]:
+    """Held-out domain questions with the ids of the documents their reference answer's
+    facts all hold in (questions whose answer states no fact, or no document holds, are
+    left out: their source is not known)."""
+    facts = [(doc_id, text, frozenset(extract_facts(text))) for doc_id, text in documents]
+    out = []
+    for r in rows:
+        if r["category"] != "domain" or not extract_facts(r["answer"]):
+            continue
+        relevant = frozenset(d for d, text, f in facts if verdict(r["answer"], text, f) == "supported")
+        if relevant:
+            out.append((r["prompt"], relevant))
+    return out
+
+
+def build_service_assets(config: DomainConfig, dataset_dir: Path, out_dir: Path,
+                         safety_dir: Path | None = None) -> dict:
+    """Writes the service folder; returns its measurements. safety_dir: the safety
+    classifier the release carries; with it the whole guard is measured on held-out
+    prompts (in-domain passed, off-domain declined, harmful refused)."""
+    t0 = time.perf_counter()
+    dataset_dir, out_dir = Path(dataset_dir), Path(out_dir)
+    retrieval, guard = config.serving.retrieval, config.serving.guard
+    documents = service_documents(dataset_dir)
+    index = PassageIndex.from_documents(documents, retrieval.passage_chars)
+    index.save(out_dir)
+    heldout = _rows(dataset_dir / "sft_heldout.jsonl")
+    metrics: dict = {"retrieval_documents": len(documents), "retrieval_passages": len(index.passages),
+                     **hit_at_k(index, known_source_questions(documents, heldout), sorted({1, 3, 5, retrieval.k}))}
+
+    # The questions as users ask them: not the copies SFT trains after retrieved passages.
+    train = [r for r in _rows(dataset_dir / "sft_train.jsonl") if r["category"] != CONTEXT_CATEGORY]
+    kinds = lambda rows, kind: [r["prompt"] for r in rows if prompt_kind(r["category"]) == kind]  # noqa: E731
+    domain = DomainClassifier.fit(kinds(train, "in_domain"), kinds(train, "off_domain"), seed=config.runtime.seed)
+    digest = domain.save(out_dir)
+    metrics.update(evaluate_domain_classifier(domain, kinds(heldout, "in_domain"), kinds(heldout, "off_domain"),
+                                              guard.off_domain_threshold))
+    declines = [r["answer"] for r in train if prompt_kind(r["category"]) == "off_domain"]
+    refusals = [r["refusal"] for r in _rows(dataset_dir / "filtering_train.jsonl")]
+    decline = guard.decline_message or most_common(declines)
+    refusal = guard.refusal_message or most_common(refusals)
+    if not decline or not refusal:
+        from nuri.errors import DataError
+
+        missing = "serving.guard.decline_message" if not decline else "serving.guard.refusal_message"
+        raise DataError(f"{missing}: not set and the dataset has no example to take it from")
+    thresholds = {"off_domain_threshold": guard.off_domain_threshold, "harmful_threshold": guard.harmful_threshold,
+                  "harmful_elsewhere_threshold": guard.harmful_elsewhere_threshold}
+    if safety_dir is not None:
+        from nuri.safety.classifier import SafetyClassifier
+        from nuri.serving.guard import Guard
+
+        whole = Guard(safety=SafetyClassifier.load(Path(safety_dir)), domain=domain, decline_message=decline,
+                      refusal_message=refusal, **thresholds)
+        harmful = [r["prompt"] for r in _rows(dataset_dir / "filtering_heldout.jsonl")]
+        metrics.update(whole.rates(kinds(heldout, "in_domain"), kinds(heldout, "off_domain"), harmful))
+    metrics["seconds"] = round(time.perf_counter() - t0, 2)
+    write_json(out_dir / SERVICE_FILE, {
+        "format": 1, "decline_message": decline, "refusal_message": refusal, **thresholds,
+        "domain_classifier_sha256": digest, "metrics": metrics})
+    log.info("service assets: %d passages from %d documents; %s", len(index.passages), len(documents),
+             {k: v for k, v in metrics.items() if k.startswith(("retrieval_hit", "domain_guard"))})
+    return metrics
