@@ -343,7 +343,9 @@ class EngineConfig(_Strict):
     """Batching: requests arriving while a batch runs are served together in the next."""
 
     max_batch: int = Field(16, ge=1, le=256)
-    max_wait_ms: float = Field(10, ge=0, le=1000, description="a lone request waits this long for company")
+    max_wait_ms: float = Field(50, ge=0, le=1000, description="a batch gathers for this long at most")
+    arrival_gap_ms: float = Field(5, ge=0, le=1000, description="a batch starts when no request has come "
+                                                              "for this long (a lone request waits this)")
     max_queue: int = Field(1024, ge=1, description="completions waiting beyond this get HTTP 429")
     # One batch runs as long as its longest row: a cap keeps one request from holding
     # everyone behind it.

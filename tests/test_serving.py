@@ -324,7 +324,7 @@ def test_health_answers_while_a_queue_of_requests_waits(service, server):
         time.sleep(0.05)
     # Starved, a probe would wait for the queue (the whole flood); it waits a GIL slice or two.
     flood_s = time.perf_counter() - started
-    assert worst < min(2.0, flood_s / 3), (worst, flood_s)
+    assert worst < min(3.0, flood_s / 2), (worst, flood_s)
 
 
 def test_a_full_queue_answers_429_not_5xx(model_dir):

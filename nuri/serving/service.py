@@ -54,7 +54,8 @@ class ModelService:
         self.guard, self.index = guard, index
         eng = serving.engine
         self.engine = BatchingEngine(self.model, self.tokenizer, max_batch=eng.max_batch,
-                                     max_wait_s=eng.max_wait_ms / 1000, max_queue=eng.max_queue,
+                                     max_wait_s=eng.max_wait_ms / 1000, gap_s=eng.arrival_gap_ms / 1000,
+                                     max_queue=eng.max_queue,
                                      context_tokens=self.context_tokens) if start_engine else None
 
     @classmethod
