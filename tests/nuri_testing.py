@@ -36,7 +36,7 @@ TINY_OVERRIDES = {
     # A model this small is not expected to behave (nor to tell two questions apart); the
     # self-test still asks over HTTP and judges the answer with the detector.
     "serving": {"max_new_tokens": 12, "selftest": {"in_domain": ["기초연금은 누가 받을 수 있나요?"], "off_domain": [],
-                                                   "harmful": [], "min_hangul": 0}},
+                                                   "harmful": [], "min_hangul": 0, "services_required": []}},
 }
 
 

@@ -31,6 +31,11 @@ def test_round_trips_through_json():
     ({"stages": {"ppo": {"batch_size": 10, "mini_batches": 3}}}, "stages.ppo", "multiple of mini_batches"),
     ({"stages": {"ppo": {"batch_size": 8, "mini_batches": 2, "whiten_rewards": True}}}, "stages.ppo",
      "whiten_rewards needs at least 8 rollouts per mini-batch"),
+    ({"serving": {"services": {"code": {"template": "코드를 써 주세요", "selftest": "x"}}}},
+     "serving.services.code.template", "must hold {input}"),
+    ({"serving": {"selftest": {"services_required": ["translation"]}}}, "serving",
+     "services_required names translation"),
+    ({"serving": {"engine": {"max_batch": 0}}}, "serving.engine.max_batch", "greater than or equal to 1"),
 ])
 def test_invalid_config_names_file_line_and_field(tmp_path, override, field, problem):
     path = write_domain(tmp_path, override)
