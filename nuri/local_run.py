@@ -135,7 +135,10 @@ def format_summary(result: RunResult, config: DomainConfig) -> str:
         lines.append("served over HTTP:")
         for a in st["asked"]:
             lines.append(f"  {a['kind']:<10} Q: {a['question']}")
-            lines.append(f"  {a.get('label', ''):<10} A: {a['answer']}")
+            by = " (guard)" if a.get("guard") in ("decline", "refuse") else ""
+            lines.append(f"  {a.get('label', ''):<10} A: {a['answer']}{by}")
+            if a.get("sources"):
+                lines.append(f"  {'sources':<10}    {', '.join(a['sources'])}")
     if result.error:
         lines.append(f"error: {result.error}")
     if result.run_dir:

@@ -35,8 +35,12 @@ TINY_OVERRIDES = {
     "evaluation": {"max_eval_docs": 8, "behaviour_prompts": 8, "max_new_tokens": 8, "benchmarks": None},
     # A model this small is not expected to behave (nor to tell two questions apart); the
     # self-test still asks over HTTP and judges the answer with the detector.
+    # Questions after retrieved passages are SFT rows of ~120 tokens: they made every tiny
+    # batch pad to max_length. Their making is tested in test_data_stages.py, their
+    # training in the sample run.
     "serving": {"max_new_tokens": 12, "selftest": {"in_domain": ["기초연금은 누가 받을 수 있나요?"], "off_domain": [],
-                                                   "harmful": [], "min_hangul": 0, "services_required": []}},
+                                                   "harmful": [], "min_hangul": 0, "services_required": []},
+                "retrieval": {"sft_fraction": 0}},
 }
 
 

@@ -59,7 +59,13 @@ def test_pipeline_releases_and_serves(tmp_path):
 
 
 def test_impossible_release_gate_stops_the_release(tmp_path):
-    overrides = deep_merge(TINY_OVERRIDES, {"gates": {"release": [{"metric": "answer_rate_ppo", "min": 1.01}]}})
+    # What is trained does not matter here, only that the release gate stops it: the
+    # fewest steps, and no stage gate that so little training could fail first.
+    fewest = {"pretrain": {"max_steps": 4}, "sft": {"max_steps": 4}, "reward": {"max_steps": 4},
+              "ppo": {"total_episodes": 8}}
+    overrides = deep_merge(TINY_OVERRIDES, {"stages": fewest, "gates": {
+        "pretrain": [], "sft": [], "reward": [], "ppo": [],
+        "release": [{"metric": "answer_rate_ppo", "min": 1.01}]}})
     domain = write_domain(tmp_path, overrides)
     proc = nuri_run(domain, tmp_path / "runs")
     assert proc.returncode == 3, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -3,6 +3,7 @@ cancellation, streaming) driven step by step, and its batching and seeding with 
 tiny model."""
 
 import threading
+import time
 
 import pytest
 import torch
@@ -119,6 +120,9 @@ def test_a_seeded_request_is_reproducible_whatever_runs_beside_it(engine):
     assert len(set(alone)) > 1  # three samples, not one
     batches = engine.batches
     together = _generate(engine, seeded(1002) + [Generation(engine.ids[1], 8, temperature=1.5) for _ in range(2)])
+    deadline = time.time() + 10  # a batch is counted after its rows are answered
+    while engine.batches - batches < 2 and time.time() < deadline:
+        time.sleep(0.01)
     # max_batch is 2, yet the request's three rows ran as one batch, on the seed's own stream.
     assert together[:3] == alone and engine.batches - batches == 2
     # The server's RNG moved on: unseeded samples are not all alike.

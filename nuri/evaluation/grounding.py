@@ -65,7 +65,7 @@ def _kinds(facts: set[tuple[str, str]]) -> set[str]:
     return {k for k, _ in facts}
 
 
-def _holds(fact: tuple[str, str], source_facts: set[tuple[str, str]], source_text: str) -> bool:
+def holds(fact: tuple[str, str], source_facts: "set | frozenset", source_text: str) -> bool:
     # A name is supported when the document spells it anywhere (a longer name may contain
     # it: 기초생활보장 생계급여 holds 생계급여); other facts by their normalised value.
     return fact[1] in source_text if fact[0] == "term" else fact in source_facts
@@ -77,7 +77,7 @@ def verdict(answer: str, source_text: str, source_facts: "set | frozenset | None
     if not facts:
         return "absent"
     source_facts = extract_facts(source_text) if source_facts is None else source_facts
-    wrong = [f for f in facts if not _holds(f, source_facts, source_text)]
+    wrong = [f for f in facts if not holds(f, source_facts, source_text)]
     if not wrong:
         return "supported"
     return "contradicted" if any(k in _kinds(source_facts) for k, _ in wrong) else "unsupported"

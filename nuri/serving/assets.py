@@ -20,7 +20,7 @@ from nuri.config import DomainConfig
 from nuri.data.kinds import prompt_kind
 from nuri.data.prepare import CONTEXT_CATEGORY
 from nuri.evaluation.canaries import CANARY_FILE, read_canaries
-from nuri.evaluation.grounding import extract_facts, verdict
+from nuri.evaluation.grounding import extract_facts, holds
 from nuri.serving.guard import DomainClassifier, evaluate_domain_classifier, most_common, write_json
 from nuri.serving.retrieval import PassageIndex, hit_at_k
 
@@ -45,12 +45,13 @@ def known_source_questions(documents: list[tuple[str, str]], rows: list[dict]) -
     """Held-out domain questions with the ids of the documents their reference answer's
     facts all hold in (questions whose answer states no fact, or no document holds, are
     left out: their source is not known)."""
-    facts = [(doc_id, text, frozenset(extract_facts(text))) for doc_id, text in documents]
+    docs = [(doc_id, text, frozenset(extract_facts(text))) for doc_id, text in documents]
     out = []
     for r in rows:
-        if r["category"] != "domain" or not extract_facts(r["answer"]):
+        facts = extract_facts(r["answer"]) if r["category"] == "domain" else set()
+        if not facts:
             continue
-        relevant = frozenset(d for d, text, f in facts if verdict(r["answer"], text, f) == "supported")
+        relevant = frozenset(d for d, text, f in docs if all(holds(fact, f, text) for fact in facts))
         if relevant:
             out.append((r["prompt"], relevant))
     return out
