@@ -62,3 +62,13 @@ def write_domain(tmp_path: Path, overrides: dict | None = None, name: str = "dom
     path = tmp_path / name
     path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
+
+
+class NotAModel:
+    """A type outside a model file's trusted list: loading must refuse it, never construct it."""
+
+    built = 0
+
+    def __setstate__(self, state):
+        NotAModel.built += 1
+        self.__dict__.update(state)

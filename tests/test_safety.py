@@ -14,7 +14,7 @@ import pytest
 from nuri.errors import DataError
 from nuri.safety import SafetyClassifier, domain_set, load_benchmarks, load_split, train
 from nuri.safety.train import binary_scores
-from nuri_testing import REPO, SHARED
+from nuri_testing import REPO, SHARED, NotAModel
 
 BENCHMARKS = SHARED / "benchmarks"
 DATA = REPO / "domains" / "welfare" / "data"
@@ -106,16 +106,6 @@ def test_save_and_load_give_identical_predictions_and_the_card_names_the_file(cl
     (tmp_path / "m" / "model.skops").write_bytes((tmp_path / "other" / "model.skops").read_bytes())
     with pytest.raises(DataError, match="is not the .* its card names"):
         SafetyClassifier.load(tmp_path / "m")
-
-
-class NotAModel:
-    """A type outside the trusted list: loading must refuse it, never construct it."""
-
-    built = 0
-
-    def __setstate__(self, state):
-        NotAModel.built += 1
-        self.__dict__.update(state)
 
 
 def test_load_refuses_a_file_with_untrusted_types(tmp_path):

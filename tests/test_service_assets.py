@@ -6,12 +6,13 @@ import json
 import pytest
 
 from nuri.config import load_domain_config
+from nuri.data.records import SftRecord
 from nuri.errors import DataError
 from nuri.evaluation.canaries import CANARY_FILE, make_canaries, write_canaries
 from nuri.serving.assets import SERVICE_FILE, build_service_assets, known_source_questions, service_documents
 from nuri.serving.guard import DOMAIN_MODEL_FILE, DomainClassifier, Guard, GuardDecision
 from nuri.serving.retrieval import CONTEXT_HEADER, PassageIndex, context_prompt, hit_at_k, passages_of
-from nuri_testing import WELFARE
+from nuri_testing import WELFARE, NotAModel
 
 DOCS = [("d-pension", "기초연금 안내\n기초연금은 만 65세 이상 어르신에게 매월 최대 34만 원을 지급합니다. 신청은 행정복지센터에서 합니다."),
         ("d-child", "아동수당 안내\n아동수당은 만 8세 미만 아동에게 월 10만 원을 지급합니다. 복지로에서 신청합니다."),
@@ -76,9 +77,9 @@ def test_service_documents_never_include_a_canary(dataset):
 
 
 def test_known_sources_are_the_documents_holding_every_fact_of_the_answer():
-    rows = [{"prompt": "기초연금 금액?", "answer": "기초연금은 매월 최대 34만 원입니다.", "category": "domain"},
-            {"prompt": "안녕?", "answer": "안녕하세요.", "category": "domain"},            # no fact: source unknown
-            {"prompt": "게임?", "answer": "월 10만 원", "category": "refusal_offdomain"}]  # not a domain question
+    rows = [SftRecord(prompt="기초연금 금액?", answer="기초연금은 매월 최대 34만 원입니다.", category="domain"),
+            SftRecord(prompt="안녕?", answer="안녕하세요.", category="domain"),            # no fact: source unknown
+            SftRecord(prompt="게임?", answer="월 10만 원", category="refusal_offdomain")]  # not a domain question
     assert known_source_questions(DOCS, rows) == [("기초연금 금액?", frozenset({"d-pension"}))]
 
 
@@ -102,16 +103,6 @@ def test_a_damaged_passage_file_names_its_line(tmp_path):
     (tmp_path / "passages.jsonl").write_text('{"doc_id": "a", "title": "t", "text": "x"}\n{"doc_id": 1}\n')
     with pytest.raises(DataError, match=r"passages.jsonl:2: not a passage"):
         PassageIndex.load(tmp_path)
-
-
-class NotAModel:
-    """A type outside the trusted list: loading must refuse it, never construct it."""
-
-    built = 0
-
-    def __setstate__(self, state):
-        NotAModel.built += 1
-        self.__dict__.update(state)
 
 
 def test_domain_classifier_file_with_foreign_types_is_refused(tmp_path):

@@ -24,16 +24,14 @@ import re
 import shlex
 
 from nuri.config import DomainConfig
+from nuri.k8s.labels import LABEL_DOMAIN, LABEL_MANAGED, MANAGED_BY  # noqa: F401 (re-exported)
 
 API_VERSION = "ray.io/v1"
 KIND = "RayJob"
 GROUP, VERSION, PLURAL = "ray.io", "v1", "rayjobs"
 
 LABEL_RUN = "nuri.io/run-id"
-LABEL_DOMAIN = "nuri.io/domain"
 LABEL_STAGE = "nuri.io/stage"
-LABEL_MANAGED = "app.kubernetes.io/managed-by"
-MANAGED_BY = "nuri"
 
 RAY_UID = 1000            # the `ray` user of rayproject/ray and of the platform image
 MAX_NAME = 40             # KubeRay derives cluster, service and pod names from it

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 from nuri.config import DomainConfig
+from nuri.k8s.labels import LABEL_DOMAIN, LABEL_MANAGED, MANAGED_BY  # noqa: F401 (re-exported)
 
 API_VERSION = "serving.kserve.io/v1beta1"
 KIND = "InferenceService"
@@ -26,9 +27,6 @@ GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
 MODEL_FORMAT = "nuri"
 
 LABEL_RELEASE = "nuri.io/release"
-LABEL_DOMAIN = "nuri.io/domain"
-LABEL_MANAGED = "app.kubernetes.io/managed-by"
-MANAGED_BY = "nuri"
 ANNOTATION_MODE = "serving.kserve.io/deploymentMode"
 ANNOTATION_URI = "nuri.io/release-uri"
 

@@ -11,7 +11,6 @@ the domain classifier's off-domain recall and false declines on held-out prompts
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 from nuri.config import DomainConfig
 from nuri.data.kinds import prompt_kind
 from nuri.data.prepare import CONTEXT_CATEGORY
+from nuri.data.records import Document, SafetyRecord, SftRecord, read_jsonl
 from nuri.evaluation.canaries import CANARY_FILE, read_canaries
 from nuri.evaluation.grounding import extract_facts, holds
 from nuri.serving.guard import DomainClassifier, evaluate_domain_classifier, most_common, write_json
@@ -28,32 +28,27 @@ log = logging.getLogger("nuri")
 SERVICE_FILE = "service.json"
 
 
-def _rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] \
-        if path.exists() else []
-
-
 def service_documents(dataset_dir: Path) -> list[tuple[str, str]]:
     """(id, text) of every prepared document the service may cite: both splits, never a
     planted canary (a synthetic record made to measure leakage, not a source)."""
     canaries = {c.id for c in read_canaries(dataset_dir / CANARY_FILE)}
-    return [(r["id"], r["text"]) for name in ("corpus_train.jsonl", "corpus_heldout.jsonl")
-            for r in _rows(dataset_dir / name) if r["id"] not in canaries]
+    return [(d.id, d.text) for name in ("corpus_train.jsonl", "corpus_heldout.jsonl")
+            for d in read_jsonl(dataset_dir / name, Document, allow_empty=True) if d.id not in canaries]
 
 
-def known_source_questions(documents: list[tuple[str, str]], rows: list[dict]) -> list[tuple[str, frozenset]]:
+def known_source_questions(documents: list[tuple[str, str]], rows: list[SftRecord]) -> list[tuple[str, frozenset]]:
     """Held-out domain questions with the ids of the documents their reference answer's
     facts all hold in (questions whose answer states no fact, or no document holds, are
     left out: their source is not known)."""
     docs = [(doc_id, text, frozenset(extract_facts(text))) for doc_id, text in documents]
     out = []
     for r in rows:
-        facts = extract_facts(r["answer"]) if r["category"] == "domain" else set()
+        facts = extract_facts(r.answer) if r.category == "domain" else set()
         if not facts:
             continue
         relevant = frozenset(d for d, text, f in docs if all(holds(fact, f, text) for fact in facts))
         if relevant:
-            out.append((r["prompt"], relevant))
+            out.append((r.prompt, relevant))
     return out
 
 
@@ -68,19 +63,19 @@ def build_service_assets(config: DomainConfig, dataset_dir: Path, out_dir: Path,
     documents = service_documents(dataset_dir)
     index = PassageIndex.from_documents(documents, retrieval.passage_chars)
     index.save(out_dir)
-    heldout = _rows(dataset_dir / "sft_heldout.jsonl")
+    heldout = read_jsonl(dataset_dir / "sft_heldout.jsonl", SftRecord, allow_empty=True)
     metrics: dict = {"retrieval_documents": len(documents), "retrieval_passages": len(index.passages),
                      **hit_at_k(index, known_source_questions(documents, heldout), sorted({1, 3, 5, retrieval.k}))}
 
     # The questions as users ask them: not the copies SFT trains after retrieved passages.
-    train = [r for r in _rows(dataset_dir / "sft_train.jsonl") if r["category"] != CONTEXT_CATEGORY]
-    kinds = lambda rows, kind: [r["prompt"] for r in rows if prompt_kind(r["category"]) == kind]  # noqa: E731
+    train = [r for r in read_jsonl(dataset_dir / "sft_train.jsonl", SftRecord) if r.category != CONTEXT_CATEGORY]
+    kinds = lambda rows, kind: [r.prompt for r in rows if prompt_kind(r.category) == kind]  # noqa: E731
     domain = DomainClassifier.fit(kinds(train, "in_domain"), kinds(train, "off_domain"), seed=config.runtime.seed)
     digest = domain.save(out_dir)
     metrics.update(evaluate_domain_classifier(domain, kinds(heldout, "in_domain"), kinds(heldout, "off_domain"),
                                               guard.off_domain_threshold))
-    declines = [r["answer"] for r in train if prompt_kind(r["category"]) == "off_domain"]
-    refusals = [r["refusal"] for r in _rows(dataset_dir / "filtering_train.jsonl")]
+    declines = [r.answer for r in train if prompt_kind(r.category) == "off_domain"]
+    refusals = [r.refusal for r in read_jsonl(dataset_dir / "filtering_train.jsonl", SafetyRecord, allow_empty=True)]
     decline = guard.decline_message or most_common(declines)
     refusal = guard.refusal_message or most_common(refusals)
     if not decline or not refusal:
@@ -96,7 +91,8 @@ def build_service_assets(config: DomainConfig, dataset_dir: Path, out_dir: Path,
 
         whole = Guard(safety=SafetyClassifier.load(Path(safety_dir)), domain=domain, decline_message=decline,
                       refusal_message=refusal, **thresholds)
-        harmful = [r["prompt"] for r in _rows(dataset_dir / "filtering_heldout.jsonl")]
+        harmful = [r.prompt for r in read_jsonl(dataset_dir / "filtering_heldout.jsonl", SafetyRecord,
+                                                allow_empty=True)]
         metrics.update(whole.rates(kinds(heldout, "in_domain"), kinds(heldout, "off_domain"), harmful))
     metrics["seconds"] = round(time.perf_counter() - t0, 2)
     write_json(out_dir / SERVICE_FILE, {

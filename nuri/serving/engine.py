@@ -59,7 +59,6 @@ class Generation:
     finish_reason: str | None = None       # "stop" | "length" | "error"; None while running
     error: str | None = None
     cancelled: bool = False                 # set by the caller (client went away)
-    queued_at: float = field(default_factory=time.monotonic)
     # decoding state
     _ids: list[int] = field(default_factory=list)
     _sent: int = 0                          # characters of `text` already handed to on_text
@@ -71,10 +70,6 @@ class Generation:
         if self.seed is not None:
             return ("seeded", self.request)
         return ("sample", self.temperature, self.top_p)
-
-    @property
-    def tokens_needed(self) -> int:
-        return len(self.input_ids) + self.max_new_tokens
 
 
 def _held_back(text: str, stops: tuple[str, ...]) -> int:
@@ -185,7 +180,6 @@ class BatchingEngine:
         self._carry: list[Generation] = []      # taken from the queue but not of this batch
         self._stopping = threading.Event()
         self.batches = 0
-        self.rows_served = 0
         self._thread = threading.Thread(target=self._loop, name="nuri-engine", daemon=True)
         self._thread.start()
 
@@ -282,7 +276,6 @@ class BatchingEngine:
                 stopping_criteria=StoppingCriteriaList([rows]))
         rows.end()
         self.batches += 1
-        self.rows_served += len(batch)
 
 
 class EngineBusy(Exception):

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from nuri.data.records import write_jsonl
 from nuri.errors import DataError
 from nuri.evaluation.grounding import tokens
 
@@ -96,12 +97,7 @@ class PassageIndex:
         return out
 
     def save(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        tmp = directory / f".{PASSAGES_FILE}.tmp"
-        with tmp.open("w", encoding="utf-8") as f:
-            for p in self.passages:
-                f.write(json.dumps(asdict(p), ensure_ascii=False) + "\n")
-        tmp.replace(directory / PASSAGES_FILE)
+        write_jsonl(Path(directory) / PASSAGES_FILE, (asdict(p) for p in self.passages))
 
     @classmethod
     def load(cls, directory: Path) -> "PassageIndex":
