@@ -11,7 +11,8 @@ import pulumi
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from infra import (  # noqa: E402
-    autoscaler, cert_manager, cluster_eks, cluster_existing, config, gpu, kuberay, minio, pipelines, raw_manifests, serving, tenants,
+    autoscaler, cert_manager, cluster_eks, cluster_existing, config, feedback_db, gpu, kuberay, minio, pipelines, raw_manifests,
+    serving, tenants,
 )
 
 
@@ -26,12 +27,14 @@ def compose(cfg: config.PlatformConfig) -> dict[str, pulumi.Output]:
     kfp = pipelines.deploy(cfg, cluster, store)
     kuberay.deploy(cfg, cluster)
     serving.deploy(cfg, cluster, certs)
-    tenants.create_all(cfg, cluster, store, depends_on=[kfp])
+    namespaces = tenants.create_all(cfg, cluster, store, depends_on=[kfp])
+    db = feedback_db.deploy(cfg, cluster, namespaces)
     return {
         "pipelinesUiUrl": pulumi.Output.from_input(pipelines.UI_URL),
         "pipelinesApiUrl": pulumi.Output.from_input(pipelines.API_URL),
         "objectStoreUrl": pulumi.Output.from_input(store.url),
         "servingUrlTemplate": pulumi.Output.from_input(serving.URL_TEMPLATE),
+        "feedbackDbHost": pulumi.Output.from_input(f"{db.host}:{db.port}"),
         "agencyNamespaces": pulumi.Output.from_input([a.namespace for a in cfg.agency_list]),
         "kubeconfig": pulumi.Output.secret(cluster.kubeconfig),
     }

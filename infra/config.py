@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.alias_generators import to_camel
 
 NAMESPACE = "nuri"
+# Keys read only as Pulumi secrets (`pulumi config set --secret`), never as PlatformConfig fields.
+SECRET_KEYS = ("kubeconfig", "feedbackDbPassword")
 AGENCY_NAME = re.compile(r"^[a-z][a-z0-9-]{0,28}[a-z0-9]$")
 # Kubernetes resource quantity (e.g. 64, 500m, 256Gi, 1.5Ti).
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
@@ -118,6 +120,15 @@ class PlatformConfig(BaseModel):
     # Tenants
     agency_group_prefix: str = "nuri-agency-"
     agencies: list[str] = []
+    # Feedback database (PostgreSQL, one database per agency; infra/feedback_db.py)
+    feedback_db: Literal["install", "existing"] = "install"
+    feedback_db_version: str = "17.6"  # install: tag of the official postgres image
+    feedback_db_storage_size: str = "20Gi"  # install
+    feedback_db_host: str = ""  # existing: the server's address
+    feedback_db_port: int = Field(default=5432, ge=1, le=65535)
+    feedback_db_database: str = "postgres"  # the admin user's database
+    feedback_db_user: str = "postgres"  # admin user; creates each agency's role and database
+    feedback_db_cidrs: list[str] = []  # existing: the server's addresses, opened for agency egress
     # Managed cloud (AWS EKS)
     eks_region: str = ""
     eks_kubernetes_version: str = "1.33"
@@ -132,14 +143,14 @@ class PlatformConfig(BaseModel):
     eks_gpu_max_size: int = Field(default=4, ge=1)
     eks_gpu_disk_size: int = Field(default=300, ge=50)
 
-    @field_validator("minio_storage_size")
+    @field_validator("minio_storage_size", "feedback_db_storage_size")
     @classmethod
     def _quantity(cls, value: str) -> str:
         if not QUANTITY.match(value):
             raise ValueError(f"{value!r} is not a Kubernetes quantity")
         return value
 
-    @field_validator("eks_public_access_cidrs", "api_server_cidrs")
+    @field_validator("eks_public_access_cidrs", "api_server_cidrs", "feedback_db_cidrs")
     @classmethod
     def _no_world(cls, cidrs: list[str]) -> list[str]:
         for cidr in cidrs:
@@ -173,6 +184,12 @@ class PlatformConfig(BaseModel):
                 raise ValueError("eksGpuMaxSize: must be >= eksGpuMinSize")
             if self.eks_availability_zones and len(set(self.eks_availability_zones)) < 2:
                 raise ValueError("eksAvailabilityZones: EKS needs subnets in at least two zones")
+        if self.feedback_db == "existing":
+            if not self.feedback_db_host:
+                raise ValueError("feedbackDbHost: is required when feedbackDb is existing")
+            if not self.feedback_db_cidrs:
+                raise ValueError("feedbackDbCidrs: is required when feedbackDb is existing "
+                                 "(agency pods reach the server through their default-deny egress)")
         try:
             agencies = self.agency_list  # parses and validates every entry
         except ValidationError as err:
@@ -208,7 +225,7 @@ def parse(raw: dict[str, Any]) -> PlatformConfig:
         if isinstance(value, str) and field.annotation is not str and value[:1] in "[{":
             value = json.loads(value)  # Pulumi passes arrays as JSON text
         values[field.alias] = value
-    unknown = set(raw) - {f.alias for f in PlatformConfig.model_fields.values()} - {"kubeconfig"}
+    unknown = set(raw) - {f.alias for f in PlatformConfig.model_fields.values()} - set(SECRET_KEYS)
     if unknown:
         raise ConfigError(f"{NAMESPACE}:{sorted(unknown)[0]}: unknown config key")
     try:
@@ -238,3 +255,13 @@ def kubeconfig_secret():
     if not pulumi.runtime.get_config(f"{NAMESPACE}:kubeconfig"):
         return None
     return pulumi.Config(NAMESPACE).require_secret("kubeconfig")
+
+
+def feedback_db_password():
+    """`nuri:feedbackDbPassword` (existing mode: the admin user's password) as a secret
+    Output, or None if unset. Like the kubeconfig, it only ever exists encrypted."""
+    import pulumi
+
+    if not pulumi.runtime.get_config(f"{NAMESPACE}:feedbackDbPassword"):
+        return None
+    return pulumi.Config(NAMESPACE).require_secret("feedbackDbPassword")

@@ -71,12 +71,12 @@ def agency_policy_name(agency: Agency) -> str:
     return f"{agency.bucket}-rw"
 
 
-def _password(name: str, length: int) -> pulumi.Output[str]:
+def generated_password(name: str, length: int) -> pulumi.Output[str]:
     generated = random.RandomPassword(name, length=length, special=False)
     return pulumi.Output.secret(generated.result)
 
 
-def _secret(name: str, string_data: dict, opts: pulumi.ResourceOptions, namespace: str = NAMESPACE) -> k8s.core.v1.Secret:
+def opaque_secret(name: str, string_data: dict, opts: pulumi.ResourceOptions, namespace: str = NAMESPACE) -> k8s.core.v1.Secret:
     return k8s.core.v1.Secret(
         f"{namespace}-{name}",
         metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace),
@@ -171,16 +171,16 @@ def deploy(cfg: PlatformConfig, cluster: Cluster, agencies: list[Agency], cert_m
     ns = charts.namespace(NAMESPACE, "restricted", opts)
     in_ns = pulumi.ResourceOptions(provider=cluster.provider, depends_on=[ns])
 
-    root_user = _password("minio-root-user", 20)
-    root_password = _password("minio-root-password", 40)
-    secrets = [_secret("minio-root", {"rootUser": root_user, "rootPassword": root_password}, in_ns)]
+    root_user = generated_password("minio-root-user", 20)
+    root_password = generated_password("minio-root-password", 40)
+    secrets = [opaque_secret("minio-root", {"rootUser": root_user, "rootPassword": root_password}, in_ns)]
 
-    pipelines = Credentials(PIPELINES_USER, _password(f"minio-{PIPELINES_USER}", 40))
-    secrets.append(_secret(f"minio-user-{PIPELINES_USER}", {"secretKey": pipelines.secret_key}, in_ns))
+    pipelines = Credentials(PIPELINES_USER, generated_password(f"minio-{PIPELINES_USER}", 40))
+    secrets.append(opaque_secret(f"minio-user-{PIPELINES_USER}", {"secretKey": pipelines.secret_key}, in_ns))
     agency_credentials: dict[str, Credentials] = {}
     for agency in agencies:
-        creds = Credentials(agency.bucket, _password(f"minio-{agency.bucket}", 40))
-        secrets.append(_secret(f"minio-user-{agency.bucket}", {"secretKey": creds.secret_key}, in_ns))
+        creds = Credentials(agency.bucket, generated_password(f"minio-{agency.bucket}", 40))
+        secrets.append(opaque_secret(f"minio-user-{agency.bucket}", {"secretKey": creds.secret_key}, in_ns))
         agency_credentials[agency.name] = creds
 
     _ingress_policy(in_ns)

@@ -76,6 +76,10 @@ def cmd_serve(args) -> int:
         raise NuriError(f"--host {args.host} exposes the API beyond loopback; set NURI_API_KEY first")
     if args.release_dir:  # the release's own domain.json says how to serve it (KServe: /mnt/models)
         service = ModelService.from_release(Path(args.release_dir), args.name, max_batch=args.max_batch)
+        config_path = Path(args.release_dir) / "domain.json"
+        from nuri.config import DomainConfig
+
+        config = DomainConfig.from_json(config_path.read_text(encoding="utf-8")) if config_path.is_file() else None
     else:
         from nuri.local_run import with_local_storage
 
@@ -83,10 +87,26 @@ def cmd_serve(args) -> int:
         cache = tempfile.mkdtemp(prefix="nuri-release-")
         release, local = fetch_release(config.storage.uri, config.name, args.version, Path(cache))
         service = ModelService.from_release(local, release.name, config.serving, max_batch=args.max_batch)
-    print(f"serving {', '.join(service.model_ids)} on http://{args.host}:{args.port}/v1/chat/completions",
-          flush=True)
-    uvicorn.run(create_app(service), host=args.host, port=args.port, log_level="warning")
+    store = None if args.no_feedback else _feedback_store(config, args.feedback_db)
+    print(f"serving {', '.join(service.model_ids)} on http://{args.host}:{args.port}/v1/chat/completions "
+          f"(chat page: http://{args.host}:{args.port}/chat)", flush=True)
+    uvicorn.run(create_app(service, feedback=store, feedback_config=config.feedback if config else None),
+                host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def _feedback_store(config, path: str | None):
+    from nuri.feedback.store import FeedbackStore
+
+    if path:
+        return FeedbackStore(f"sqlite:///{Path(path).expanduser().resolve()}", config.deid if config else None)
+    if config is None or not config.feedback.enabled:
+        return None
+    try:
+        return FeedbackStore.for_domain(config)
+    except NuriError as e:  # e.g. object-store storage and no database URL: serve, but say so
+        log.warning("no feedback log: %s", e)
+        return None
 
 
 def cmd_releases(args) -> int:
@@ -177,6 +197,9 @@ def make_parser() -> argparse.ArgumentParser:
                                    "<domain>-<version> from the folder's RELEASE.json, else the folder's name)")
     sp.add_argument("--storage", help="override storage.uri")
     sp.add_argument("--max-batch", type=int, help="override serving.engine.max_batch (1: no batching)")
+    sp.add_argument("--feedback-db", help="SQLite file for the completion and rating log (default: the "
+                                          "domain's, see feedback.database; the cluster: NURI_FEEDBACK_DB_URL)")
+    sp.add_argument("--no-feedback", action="store_true", help="log nothing, accept no ratings")
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=8000)
     sp.set_defaults(func=cmd_serve)
@@ -201,6 +224,18 @@ def make_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("deid", help="de-identify documents (one per line, or JSONL with --jsonl)")
     add_arguments(sp)
     sp.set_defaults(func=cmd_deid)
+
+    from nuri.feedback import cli as retrain_cli
+    from nuri.feedback import monitor
+
+    sp = sub.add_parser("monitor", help="rating rates against their thresholds, and the service's objectives")
+    monitor.add_arguments(sp)
+    sp.set_defaults(func=monitor.run)
+
+    sp = sub.add_parser("retrain", help="retrain the promoted release from its ratings (when a threshold is "
+                                        "crossed, or --force)")
+    retrain_cli.add_arguments(sp)
+    sp.set_defaults(func=retrain_cli.run)
 
     from nuri.data import label
 

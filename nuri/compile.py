@@ -23,17 +23,21 @@ def local_paths(config: DomainConfig) -> list[str]:
 
 
 def compile_pipeline(config: DomainConfig, out: Path) -> Path:
-    """Writes the pipeline with this domain's config as the default parameter. Written
-    aside and renamed, so a failed compile never leaves a half file."""
-    from kfp import compiler
-
+    """Writes the reference pipeline with this domain's config as the default parameter."""
     from pipelines.reference import build_pipeline_for
+
+    return compile_with_config(build_pipeline_for(config), config, out)
+
+
+def compile_with_config(pipeline, config: DomainConfig, out: Path) -> Path:
+    """Compiles a pipeline function whose `domain_config` parameter defaults to this
+    config. Written aside and renamed, so a failed compile never leaves a half file."""
+    from kfp import compiler
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp.yaml")
-    compiler.Compiler().compile(build_pipeline_for(config), str(tmp),
-                                pipeline_parameters={"domain_config": config.to_json()})
+    compiler.Compiler().compile(pipeline, str(tmp), pipeline_parameters={"domain_config": config.to_json()})
     os.replace(tmp, out)
     return out
 

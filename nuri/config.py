@@ -3,6 +3,7 @@ any work starts. Every stage receives the same object (as JSON) from the pipelin
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Literal
@@ -21,6 +22,7 @@ class _Strict(BaseModel):
 # --- data -------------------------------------------------------------------------------
 
 from nuri.data.config import DataConfig  # noqa: E402,F401  (the data section lives with its code)
+from nuri.feedback.config import FeedbackConfig  # noqa: E402  (so does the feedback section)
 
 
 # --- model ------------------------------------------------------------------------------
@@ -420,6 +422,10 @@ class DeployConfig(_Strict):
     service_account: str | None = Field("nuri-model-reader", description="service account whose secret KServe's "
                                         "storage initializer reads the release with (infra/tenants.py)")
     api_key_secret: str = Field("nuri-serving-api-key", description="secret (key apikey) with the service's API key")
+    feedback_db_secret: str | None = Field(
+        "nuri-feedback-db", description="secret (key url) with the SQLAlchemy URL of the agency's feedback "
+        "database (infra/feedback_db.py makes it per agency); the service and the retrain trigger get it as "
+        "feedback.database_url_env, by reference; None: not given")
     priority_class: str | None = "nuri-serving"
     cpu_request: str = "1"
     cpu_limit: str = "2"
@@ -502,6 +508,7 @@ class DomainConfig(_Strict):
     deploy: DeployConfig = DeployConfig()
     card: ProfileCardConfig = ProfileCardConfig()
     deid: "DeidConfig" = Field(default_factory=lambda: DeidConfig())
+    feedback: FeedbackConfig = FeedbackConfig()
 
     @field_validator("name")
     @classmethod
@@ -519,6 +526,27 @@ class DomainConfig(_Strict):
                              f"runtime.num_workers < {WHITENING_MIN_ROLLOUTS})")
         return self
 
+    @model_validator(mode="after")
+    def _retrain_settings_valid(self):
+        # The retrain's stage settings and gates are merged over the domain's when a retrain
+        # runs; a typo must fail now, at load, not after the ratings were exported.
+        retrain = self.feedback.retrain
+        if not (retrain.stages or retrain.gates):
+            return self
+        raw = json.loads(self.model_dump_json())
+        for stage, settings in retrain.stages.items():
+            raw["stages"][stage] = {**raw["stages"][stage], **settings}
+        for stage, gates in retrain.gates.items():
+            raw["gates"][stage] = gates
+        raw["feedback"]["retrain"].update(stages={}, gates={})
+        try:
+            type(self).model_validate(raw)
+        except ValidationError as e:
+            err = e.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            raise ValueError(f"feedback.retrain: {where}: {err['msg']}") from None
+        return self
+
     def to_json(self) -> str:
         return self.model_dump_json()
 
@@ -534,7 +562,7 @@ DomainConfig.model_rebuild()
 
 # --- loading ----------------------------------------------------------------------------
 
-_PATH_FIELDS = ("corpus", "sft", "preferences", "safety", "offdomain", "knowledge_eval")
+_PATH_FIELDS = ("corpus", "sft", "preferences", "safety", "offdomain", "knowledge_eval", "feedback")
 
 
 def _is_uri(value: str) -> bool:

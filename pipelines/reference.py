@@ -20,7 +20,7 @@ def _use_platform_image(image: str) -> None:
         comp.component_spec.implementation.container.image = image
 
 
-def _object_store_access(task, cluster: ClusterConfig) -> None:
+def object_store_access(task, cluster: ClusterConfig) -> None:
     # Credentials come from a Kubernetes secret as env vars, never from parameters.
     kubernetes.use_secret_as_env(task, secret_name=cluster.object_store_secret,
                                  secret_key_to_env={"accesskey": "AWS_ACCESS_KEY_ID",
@@ -28,7 +28,7 @@ def _object_store_access(task, cluster: ClusterConfig) -> None:
     task.set_env_variable("NURI_S3_ENDPOINT", cluster.object_store_endpoint)
 
 
-def _task_resources(task, cluster: ClusterConfig) -> None:
+def task_resources(task, cluster: ClusterConfig) -> None:
     task.set_cpu_limit(cluster.task_cpu).set_memory_limit(cluster.task_memory)
 
 
@@ -69,8 +69,8 @@ def build_pipeline(cluster: "ClusterConfig | None" = None, *, ray_teardown: bool
             _steps(domain_config, run_id, cluster, submit_only=False, deploy=deploy)
             return
         teardown = teardown_component(domain_config=domain_config, run_id=run_id).set_display_name("ray-teardown")
-        _object_store_access(teardown, cluster)
-        _task_resources(teardown, cluster)
+        object_store_access(teardown, cluster)
+        task_resources(teardown, cluster)
         teardown.set_caching_options(False)
         with dsl.ExitHandler(teardown, name="ray-resources"):
             _steps(domain_config, run_id, cluster, submit_only=True, deploy=deploy)
@@ -132,8 +132,8 @@ def _steps(domain_config, run_id, cluster: ClusterConfig, *, submit_only: bool,
                                          secret_key_to_env={"apikey": "NURI_API_KEY"})
             tasks.append(served)
     for task in tasks:
-        _object_store_access(task, cluster)
+        object_store_access(task, cluster)
         if task in (pretrain, sft, reward, ppo) and not submit_only:
             _gpu_training(task, cluster)
         else:
-            _task_resources(task, cluster)
+            task_resources(task, cluster)

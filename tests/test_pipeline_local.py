@@ -1,7 +1,10 @@
 """The reference pipeline end to end on the embedded default (KFP's local runner, a
-local Ray, local storage), as a user runs it: `nuri run`."""
+local Ray, local storage), as a user runs it: `nuri run`; and the feedback loop on its
+release: raters, `nuri monitor`, `nuri retrain` from the release."""
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,9 +21,26 @@ def nuri_run(domain: Path, root: Path):
                            "--run-id", "test"], cwd=REPO, capture_output=True, text=True, timeout=900)
 
 
-def test_pipeline_releases_and_serves(tmp_path):
-    domain = write_domain(tmp_path, TINY_OVERRIDES)
-    proc = nuri_run(domain, tmp_path / "runs")
+# The retrain starts from the release's model: its stage gates ask what a model that
+# already knows the corpus can show (no worse held-out text; SFT still learning), with
+# more SFT steps so the tiny model meets each correction several times.
+RETRAIN = {"stages": {"pretrain": {"max_steps": 10}, "sft": {"max_steps": 60}},
+           "gates": {"pretrain": [{"metric": "eval_loss_drop", "min": -0.05}],
+                     "sft": [{"metric": "train_loss_drop", "min": 0.0}]}}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("reference")
+    domain = write_domain(tmp, deep_merge(TINY_OVERRIDES, {"feedback": {
+        "min_ratings": 10, "thresholds": {"hallucination": 0.3, "evasive": 0.3, "harmful": 0.2},
+        "retrain": {**RETRAIN, "correction_repeats": 8}}}))
+    proc = nuri_run(domain, tmp / "runs")
+    return tmp, domain, proc
+
+
+def test_pipeline_releases_and_serves(reference):
+    tmp_path, domain, proc = reference
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout
     for stage in ("ingest", "prepare", "base_model", "pretrain", "sft", "reward", "ppo", "evaluate", "register",
@@ -73,3 +93,44 @@ def test_impossible_release_gate_stops_the_release(tmp_path):
     assert "FAIL: answer_rate_ppo=" in proc.stdout and "< min 1.01" in proc.stdout
     assert "released: nothing" in proc.stdout
     assert not (tmp_path / "storage" / "releases").exists()
+
+
+def test_ratings_cross_a_threshold_and_the_retrained_release_fails_less_on_them(reference):
+    from nuri.config import load_domain_config
+    from nuri.feedback.simulate import (dataset_dir_of, detector_for, questions_from_dataset, rate_release,
+                                        served)
+    from nuri.feedback.store import FeedbackStore
+
+    tmp, domain, first = reference
+    assert first.returncode == 0, first.stdout[-2000:]
+    config = load_domain_config(domain)
+    release_dir = tmp / "storage" / "releases" / "welfare" / "v0001"
+    dataset = dataset_dir_of(release_dir, tmp / "cache")
+    detector = detector_for(dataset)
+    questions = questions_from_dataset(dataset, in_domain=16, harmful=4, seed=0)
+    store = FeedbackStore.for_domain(config)
+    with served(release_dir, feedback=store) as (url, model):
+        rated = rate_release(url, model, questions, detector, workers=4)
+    assert len(store.ratings(release="welfare-v0001")) == len(rated) == 20
+    failed = [r for r in rated if r.kind != "good"]
+    assert len(failed) >= 6, [r.kind for r in rated]
+
+    env = {k: v for k, v in os.environ.items() if k != "NURI_FEEDBACK_DB_URL"}
+    monitor = subprocess.run([sys.executable, "-m", "nuri", "monitor", "--domain", str(domain)], cwd=REPO, env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert monitor.returncode == 0, monitor.stderr[-2000:]
+    assert "CROSSED" in monitor.stdout and "retrain: due" in monitor.stdout
+
+    retrain = subprocess.run([sys.executable, "-m", "nuri", "retrain", "--domain", str(domain), "--root",
+                              str(tmp / "runs"), "--run-id", "retrain"], cwd=REPO, env=env, capture_output=True,
+                             text=True, timeout=900)
+    out = retrain.stdout
+    assert retrain.returncode == 0, out[-3000:] + retrain.stderr[-3000:]
+    assert "retrain due" in out and "released: welfare-v0002" in out
+    lineage = json.loads((tmp / "storage" / "releases" / "welfare" / "v0002" / "lineage.json").read_text())
+    card = json.loads((Path(lineage["data"]["dataset_uri"]) / "card.json").read_text())
+    assert card["feedback"]["from_releases"] == ["welfare-v0001"] and card["counts"]["feedback_sft"] > 0
+    assert lineage["base_model"]["kind"] == f"pretrained:{release_dir}/model"  # not from scratch
+    assert lineage["gates"]["evaluate"]["passed"] is True  # the held-out release gates, unchanged
+    rates = dict(re.findall(r"(welfare-v000[12]): failure rate ([0-9.]+)", out))
+    assert float(rates["welfare-v0002"]) < float(rates["welfare-v0001"]), out[-1500:]

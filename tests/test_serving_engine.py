@@ -123,8 +123,9 @@ def test_a_seeded_request_is_reproducible_whatever_runs_beside_it(engine):
     deadline = time.time() + 10  # a batch is counted after its rows are answered
     while engine.batches - batches < 2 and time.time() < deadline:
         time.sleep(0.01)
-    # max_batch is 2, yet the request's three rows ran as one batch, on the seed's own stream.
-    assert together[:3] == alone and engine.batches - batches == 2
+    # max_batch is 2, yet the request's three rows ran as one batch, on the seed's own stream
+    # (the two others run beside it, in one batch or, on a loaded machine, two).
+    assert together[:3] == alone and engine.batches - batches in (2, 3)
     # The server's RNG moved on: unseeded samples are not all alike.
     assert len(set(_generate(engine, [Generation(engine.ids[1], 8, temperature=1.5) for _ in range(4)]))) > 1
 

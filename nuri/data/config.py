@@ -182,6 +182,9 @@ class DataConfig(_Strict):
     safety: str | None = Field(None, description="JSONL of {prompt, category, refusal}")
     offdomain: str | None = Field(None, description="JSONL of {prompt, decline}")
     knowledge_eval: str | None = Field(None, description="JSONL of {question, choices[], answer}")
+    feedback: str | None = Field(None, description="folder or s3:// prefix of a feedback dataset (made by "
+                                                   "`nuri retrain` from people's ratings): trained on, never "
+                                                   "held out")
     holdout_fraction: float = Field(0.1, gt=0, lt=0.5)
     min_doc_chars: int | None = Field(None, ge=1, description="deprecated: cleaning.min_chars")
     on_bad_input: Literal["skip", "reject"] = Field(

@@ -57,6 +57,25 @@ def _empty_error(data_config) -> DataError:
     return DataError(f"{where}: corpus is empty (no text in {', '.join(sorted(CORPUS_SUFFIXES))} files)")
 
 
+def _copy_feedback(uri: str, cache: Path, out_dir: Path) -> dict[str, int]:
+    """A feedback dataset (nuri/feedback/dataset.py) beside the raw sets, validated."""
+    from nuri.feedback import dataset as fb
+
+    folder = materialize(uri, cache)
+    if not (folder / fb.CARD_FILE).is_file():
+        raise DataError(f"data.feedback: {uri} holds no {fb.CARD_FILE} (not a feedback dataset)")
+    counts = {}
+    for name, schema in ((fb.SFT_FILE, SftRecord), (fb.PREFERENCES_FILE, PreferenceRecord),
+                         (fb.SAFETY_FILE, SafetyRecord)):
+        path = folder / name
+        records = read_jsonl(path, schema) if path.is_file() and path.stat().st_size else []
+        if records:  # an absent set is no file (an empty JSONL is bad input everywhere else)
+            write_jsonl(out_dir / name, records)
+        counts[name.removesuffix(".jsonl")] = len(records)
+    (out_dir / fb.CARD_FILE).write_text((folder / fb.CARD_FILE).read_text(encoding="utf-8"), encoding="utf-8")
+    return counts
+
+
 def ingest(config: DomainConfig, out_dir: Path) -> IngestReport:
     """Reads every configured source, validates it, and writes `out_dir/`:
     documents.jsonl plus one JSONL per auxiliary set, bad_inputs.jsonl and sources.json."""
@@ -102,6 +121,9 @@ def ingest(config: DomainConfig, out_dir: Path) -> IngestReport:
             write_jsonl(out_dir / name, records)
             counts[fld] = len(records)
             aux_sources[fld] = uri
+        if data.feedback is not None:
+            counts.update(_copy_feedback(data.feedback, Path(cache), out_dir))
+            aux_sources["feedback"] = data.feedback
     hashes = {p.name: sha256_file(p) for p in sorted(out_dir.glob("*.jsonl"))}
     sources = {"corpus": data.corpus or ", ".join(source_location(s) for s in data.sources), **aux_sources}
     (out_dir / "sources.json").write_text(json.dumps(

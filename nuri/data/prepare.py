@@ -64,31 +64,71 @@ class PrepareReport:
 
 
 CONTEXT_CATEGORY = "domain_context"
+from nuri.feedback.dataset import CORRECTION_CATEGORY  # noqa: E402  (feedback rows: nuri/feedback/dataset.py)
 
 
 def _context_pairs(corpus: Path, exclude: set[str], sft: list[tuple[str, str, str]], retrieval,
-                   frac: float) -> list[tuple[str, str, str]]:
+                   frac: float, *, share: float | None = None, category: str = "domain"
+                   ) -> list[tuple[str, str, str]]:
     """(question after its retrieved passages, answer, CONTEXT_CATEGORY) for the share
-    `retrieval.sft_fraction` of the training side's domain questions (chosen by hash)."""
+    (default `retrieval.sft_fraction`) of the training side's questions of `category`
+    (chosen by hash)."""
     from nuri.serving.retrieval import PassageIndex, context_prompt
 
-    if not retrieval.sft_fraction:
+    share = retrieval.sft_fraction if share is None else share
+    if not share:
         return []
     docs = [(d.id, d.text) for d in iter_jsonl(corpus, Document) if d.id not in exclude]
     if not docs:
         return []
     index = PassageIndex.from_documents(docs, retrieval.passage_chars)
-    out = []
+    out, wanted = [], category
     for prompt, answer, category in sft:
         key = normalise(prompt)
-        if category != "domain" or is_heldout(key, frac):
+        if category != wanted or is_heldout(key, frac):
             continue
-        if int(hashlib.sha256(f"context:{key}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF >= retrieval.sft_fraction:
+        if int(hashlib.sha256(f"context:{key}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF >= share:
             continue
         passages = [p for p, _ in index.search(prompt, retrieval.k)]
         if passages:
             out.append((context_prompt(prompt, passages, retrieval.snippet_chars), answer, CONTEXT_CATEGORY))
     return out
+
+
+class _FeedbackRows:
+    """The feedback dataset beside the raw sets (data.feedback): always on the training
+    side, except a prompt that is, or hashes like, a held-out one, which is dropped so
+    that no evaluation prompt is ever trained on."""
+
+    def __init__(self, raw_dir: Path, frac: float, heldout: set[str]):
+        self.raw_dir, self.frac, self.heldout = raw_dir, frac, heldout
+        self.used: Counter[str] = Counter()
+        self.dropped = 0
+
+    def take(self, schema, name: str) -> list:
+        path = self.raw_dir / name
+        if not path.is_file():
+            return []
+        kept = []
+        for r in read_jsonl(path, schema):
+            key = normalise(r.prompt)
+            if key in self.heldout or is_heldout(key, self.frac):
+                self.dropped += 1
+            else:
+                kept.append(r)
+        self.used[name.removesuffix(".jsonl")] += len(kept)
+        return kept
+
+    def counts(self) -> dict:
+        return {**dict(self.used), "feedback_dropped_heldout": self.dropped} if self.used or self.dropped else {}
+
+    def card(self) -> dict | None:
+        path = self.raw_dir / "feedback_card.json"
+        if not path.is_file():
+            return None
+        card = json.loads(path.read_text(encoding="utf-8"))
+        card.pop("rating_ids", None)  # in the feedback dataset's own card; counts suffice here
+        return {**card, "used": dict(self.used), "dropped_heldout": self.dropped}
 
 
 def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport:
@@ -188,6 +228,9 @@ def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport
                 row = {"prompt": redact(p), "category": r["category"], "refusal": redact(r["refusal"]),
                        "augmented": p != r["prompt"]}
                 (filt_held if held else filt_train).append(row)
+    feedback = _FeedbackRows(raw_dir, frac, {normalise(r["prompt"]) for r in filt_held})
+    filt_train += [{"prompt": redact(r.prompt), "category": r.category, "refusal": redact(r.refusal),
+                    "augmented": False} for r in feedback.take(SafetyRecord, "feedback_safety.jsonl")]
     write_jsonl(out_dir / "filtering_train.jsonl", filt_train)
     write_jsonl(out_dir / "filtering_heldout.jsonl", filt_held)
 
@@ -235,6 +278,21 @@ def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport
             (sft_heldout if held else sft_train).append(row)
     if sft_dedup.dropped:
         set_removed["sft_duplicate"] += sft_dedup.dropped
+    feedback.heldout |= {normalise(r["prompt"]) for r in sft_heldout}
+    corrections = [(r.prompt, r.answer, r.category) for r in feedback.take(SftRecord, "feedback_sft.jsonl")]
+    # Each correction also after the passages the domain service retrieves for it: that
+    # is the prompt the service answered it from.
+    corrections += [(p, a, "feedback_context") for p, a, _ in _context_pairs(
+        out_dir / "corpus_train.jsonl", set(canary_texts), corrections, retrieval, frac, share=1.0,
+        category=CORRECTION_CATEGORY)]
+    for prompt, answer, category in corrections:
+        try:
+            row = sft_row(redact(prompt), redact(answer), category, system, sets_cfg)
+        except InvalidRecord:
+            set_removed["sft_invalid"] += 1
+            continue
+        # Repeated: a few corrections among hundreds of pairs would teach nothing.
+        sft_train += [row] * config.feedback.retrain.correction_repeats
     write_jsonl(out_dir / "sft_train.jsonl", sft_train)
     write_jsonl(out_dir / "sft_heldout.jsonl", sft_heldout)
 
@@ -258,6 +316,13 @@ def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport
                 if i != r.chosen:
                     (pairs_heldout if held else pairs_train).append(
                         {"prompt": prompt, "chosen": redacted[r.chosen], "rejected": a, "kind": r.kind(i)})
+    feedback.heldout |= {normalise(r["prompt"]) for r in prefs_heldout}
+    for r in feedback.take(PreferenceRecord, "feedback_preferences.jsonl"):
+        prompt, redacted = redact(r.prompt), [redact(a) for a in r.answers]
+        prefs_train.append({"prompt": prompt, "answers": redacted, "chosen": r.chosen,
+                            **({"kinds": r.kinds} if r.kinds else {})})
+        pairs_train += [{"prompt": prompt, "chosen": redacted[r.chosen], "rejected": a, "kind": r.kind(i)}
+                        for i, a in enumerate(redacted) if i != r.chosen]
     if pref_dedup.dropped:
         set_removed["preference_duplicate"] += pref_dedup.dropped
     write_jsonl(out_dir / "preferences_train.jsonl", prefs_train)
@@ -291,6 +356,7 @@ def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport
         "sft_with_retrieved_context": sum(r["category"] == CONTEXT_CATEGORY for r in sft_train),
         "corpus_chars": stats["chars"],
         **leakage,
+        **feedback.counts(),
     }
     files = {p.name: sha256_file(p) for p in sorted(out_dir.glob("*.jsonl"))}
     version = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
@@ -306,6 +372,7 @@ def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport
         "languages": {"documents": dict(langs_docs.most_common()),
                       "letter_share": {k: round(v / total_letters, 4) for k, v in letters.most_common()}},
         "filtering_categories": per_category,
+        "feedback": feedback.card(),
         "preferences": rejected_answer_stats(pairs_train + pairs_heldout),
         "sft_prompt_kinds": dict(Counter(prompt_kind(r["category"]) for r in sft_train + sft_heldout)),
         "sources": sources_json.get("sources", {}),

@@ -9,7 +9,10 @@ server, manifests/platform/serving/nuri-service-runtime.yaml) and runs the domai
 `cluster.image`, so the cluster serves the code the pipeline's self-test exercised.
 KServe's storage initializer copies `storageUri` to /mnt/models with the credentials of
 `deploy.service_account` (its secret, annotated for KServe, is the agency's object-store
-secret; the model server itself gets no storage credentials). Every rendered object
+secret; the model server itself gets no storage credentials). The server logs completions
+and ratings into the agency's feedback database: its URL comes from the
+`deploy.feedback_db_secret` secret (made by infra/feedback_db.py) by reference, and the
+pods carry the label that database's NetworkPolicy admits. Every rendered object
 validates against the KServe v0.20 CRD and passes the namespace's `restricted` Pod
 Security level (tests/cluster/test_deploy.py).
 """
@@ -27,6 +30,8 @@ GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
 MODEL_FORMAT = "nuri"
 
 LABEL_RELEASE = "nuri.io/release"
+# Pods that may reach the feedback database (infra/feedback_db.py CLIENT_LABEL: a test keeps them equal).
+LABEL_FEEDBACK_CLIENT = "nuri.io/feedback-db-client"
 ANNOTATION_MODE = "serving.kserve.io/deploymentMode"
 ANNOTATION_URI = "nuri.io/release-uri"
 
@@ -38,7 +43,7 @@ URL_TEMPLATE = "http://{name}-predictor.{namespace}.svc.cluster.local/openai/v1"
 STORAGE_SCHEMES = ("s3://", "gs://", "pvc://", "hf://", "oci://")
 # Fields a merge patch must clear when a new render leaves them out.
 OPTIONAL_PREDICTOR_FIELDS = ("canaryTrafficPercent", "nodeSelector", "tolerations", "priorityClassName",
-                             "serviceAccountName", "deploymentStrategy")
+                             "serviceAccountName", "deploymentStrategy", "labels")
 
 _NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 
@@ -91,6 +96,15 @@ def _placement(config: DomainConfig) -> dict:
     return out
 
 
+def _feedback_env(config: DomainConfig) -> list[dict]:
+    """The feedback database's URL, by reference from the agency's secret (it holds a password)."""
+    secret = config.deploy.feedback_db_secret
+    if not (secret and config.feedback.enabled):
+        return []
+    return [{"name": config.feedback.database_url_env,
+             "valueFrom": {"secretKeyRef": {"name": secret, "key": "url", "optional": False}}}]
+
+
 def render_inference_service(config: DomainConfig, *, release_name: str, storage_uri: str,
                              namespace: str | None = None) -> dict:
     """The InferenceService for one release of the domain."""
@@ -105,7 +119,8 @@ def render_inference_service(config: DomainConfig, *, release_name: str, storage
         "storageUri": storage_uri,
         "image": config.cluster.image,
         # By reference only; overrides the runtime's default secret name.
-        "env": [{"name": "NURI_API_KEY", "valueFrom": {"secretKeyRef": {"name": d.api_key_secret, "key": "apikey"}}}],
+        "env": [{"name": "NURI_API_KEY", "valueFrom": {"secretKeyRef": {"name": d.api_key_secret, "key": "apikey"}}},
+                *_feedback_env(config)],
         "resources": _resources(config),
         "securityContext": _container_security_context(),
     }
@@ -119,6 +134,9 @@ def render_inference_service(config: DomainConfig, *, release_name: str, storage
     }
     if d.service_account:
         predictor["serviceAccountName"] = d.service_account
+    if _feedback_env(config):
+        # The feedback database admits only labelled pods (its NetworkPolicy and the agency's egress).
+        predictor["labels"] = {LABEL_FEEDBACK_CLIENT: "true"}
     if d.priority_class:
         predictor["priorityClassName"] = d.priority_class
     if d.canary_traffic_percent is not None:

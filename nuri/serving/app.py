@@ -3,7 +3,10 @@
 
 Routes, under both /v1 and /openai/v1 (KServe's Hugging Face runtime's prefix, so a
 client pointed at either kind of deployment works): GET models, GET models/{id},
-POST chat/completions (plain or `stream=true` server-sent events). /healthz answers
+POST chat/completions (plain or `stream=true` server-sent events), POST feedback (a
+person's rating of a completion, see nuri/feedback); GET /metrics (Prometheus) and the
+chat page at / beside them. Every completion is logged, de-identified, with its
+release and service, before the response ends, so it can be rated. /healthz answers
 from the event loop while the engine thread generates, so a queue of requests cannot
 starve it. Binds to loopback unless told otherwise; when NURI_API_KEY is set every
 request must carry it as a bearer token (checked in constant time, never logged)."""
@@ -24,8 +27,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from fastapi.responses import Response
+
+from nuri.feedback.config import FeedbackConfig
 from nuri.serving.engine import EngineBusy, Generation, next_request_id
-from nuri.serving.openai_schema import APIError, ChatRequest, chunk, completion, usage, validation_error
+from nuri.serving.metrics import GUARDED, ServiceMetrics, outcome_of_status
+from nuri.serving.openai_schema import (APIError, ChatRequest, FeedbackRequest, chunk, completion, usage,
+                                        validation_error)
 from nuri.serving.service import ModelService, Prepared
 
 API_PREFIXES = ("/v1", "/openai/v1")
@@ -60,22 +68,62 @@ def _generations(service: ModelService, req: ChatRequest, prepared: Prepared, lo
                        request=request) for i in range(req.n)]
 
 
-def create_app(service: ModelService) -> FastAPI:
+def _outcome(prepared: Prepared) -> str:
+    return prepared.guard.action if prepared.guard and prepared.guard.action in GUARDED else "answered"
+
+
+class _Log:
+    """Completions into the feedback log (when there is one) and into the metrics."""
+
+    def __init__(self, service: ModelService, store, metrics: ServiceMetrics):
+        self.service, self.store, self.metrics = service, store, metrics
+
+    async def done(self, completion_id: str, req: ChatRequest, prepared: Prepared, answer: str, started: float,
+                   prompt_tokens: int, completion_tokens: int) -> None:
+        seconds = time.perf_counter() - started
+        self.metrics.request(prepared.service, _outcome(prepared), seconds, prompt_tokens=prompt_tokens,
+                             completion_tokens=completion_tokens)
+        if self.store is None:
+            return
+        # Committed before the response ends: a rating that follows finds its completion.
+        await run_in_threadpool(
+            self.store.log_completion, completion_id, release=self.service.name, service=prepared.service,
+            messages=[{"role": m.role, "content": m.text()} for m in req.messages], answer=answer,
+            outcome=_outcome(prepared), sources=prepared.sources, prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens, latency_ms=int(seconds * 1000))
+
+
+def create_app(service: ModelService, *, feedback=None, feedback_config: FeedbackConfig | None = None,
+               chat_page: bool = True) -> FastAPI:
+    """feedback: a FeedbackStore to log completions and ratings in (None: no log, and
+    POST /v1/feedback answers 503). feedback_config: its limits."""
+    limits = feedback_config or FeedbackConfig()
+    metrics = ServiceMetrics(service.name, ["domain", *service.serving.services])
+    log = _Log(service, feedback, metrics)
+
     @asynccontextmanager
     async def lifespan(app):
         yield
         service.close()
+        if feedback is not None:
+            feedback.close()
 
     app = FastAPI(title="Nuri model API", version="1", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)
 
+    def _count_failure(request: Request, status: int) -> None:
+        if request.url.path.endswith("/chat/completions"):
+            metrics.request(getattr(request.state, "service", "unknown"), outcome_of_status(status))
+
     @app.exception_handler(APIError)
     async def api_error(request, exc: APIError):
+        _count_failure(request, exc.status)
         return JSONResponse(exc.body(), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request, exc: RequestValidationError):
         err = validation_error(list(exc.errors()))
+        _count_failure(request, err.status)
         return JSONResponse(err.body(), status_code=err.status)
 
     @app.exception_handler(StarletteHTTPException)
@@ -90,6 +138,10 @@ def create_app(service: ModelService) -> FastAPI:
             return JSONResponse({"status": "engine stopped", "model": service.name}, status_code=503)
         return {"status": "ok", "model": service.name, "waiting": engine.waiting if engine else 0}
 
+    @app.get("/metrics", dependencies=[Depends(_auth)])
+    async def prometheus_metrics():
+        return Response(metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
     router = APIRouter(dependencies=[Depends(_auth)])
 
     @router.get("/models")
@@ -103,15 +155,20 @@ def create_app(service: ModelService) -> FastAPI:
 
     @router.post("/chat/completions")
     async def chat(req: ChatRequest, request: Request):
+        started = time.perf_counter()
         err = req.unsupported()
         if err:
             raise err
+        request.state.service = service.service_of(req.model)
         # Off the event loop: templating, the guard's classifiers and retrieval take
         # milliseconds, and /healthz and open streams must not wait for them.
         prepared = await run_in_threadpool(service.prepare, req)
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         if prepared.reply is not None:
-            return _fixed(service, req, prepared, completion_id)
+            tokens = service.token_count(prepared.reply)  # a short fixed message: microseconds
+            if not req.stream:
+                await log.done(completion_id, req, prepared, prepared.reply, started, 0, tokens * req.n)
+            return _fixed(req, prepared, completion_id, tokens, log, started)
         loop = asyncio.get_running_loop()
         events: asyncio.Queue = asyncio.Queue()
         gens = _generations(service, req, prepared, loop, events)
@@ -124,7 +181,7 @@ def create_app(service: ModelService) -> FastAPI:
             raise APIError(429, f"The server is busy ({e}); retry shortly.", type="rate_limit_error",
                            code="rate_limit_exceeded") from None
         if req.stream:
-            return StreamingResponse(_stream(req, prepared, gens, events, completion_id),
+            return StreamingResponse(_stream(req, prepared, gens, events, completion_id, log, started),
                                      media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         try:
@@ -144,11 +201,44 @@ def create_app(service: ModelService) -> FastAPI:
         if failed:
             raise APIError(500, "The model failed to generate a completion.", type="server_error")
         choices = [{"text": g.text, "finish_reason": g.finish_reason} for g in gens]
-        return completion(completion_id, req.model, choices,
-                          usage(len(prepared.input_ids), sum(g.completion_tokens for g in gens)), _extra(prepared))
+        completion_tokens = sum(g.completion_tokens for g in gens)
+        await log.done(completion_id, req, prepared, gens[0].text, started, len(prepared.input_ids),
+                       completion_tokens)
+        return completion(completion_id, req.model, choices, usage(len(prepared.input_ids), completion_tokens),
+                          _extra(prepared))
+
+    @router.post("/feedback", status_code=201)
+    async def rate(body: FeedbackRequest, request: Request):
+        """A person's rating of one completion; stored once, committed before the 201."""
+        from nuri.feedback.store import UnknownCompletion
+
+        if feedback is None:
+            raise APIError(503, "This server keeps no feedback log.", type="server_error")
+        for field, limit in (("correction", limits.max_correction_chars), ("comment", limits.max_comment_chars)):
+            value = getattr(body, field)
+            if value is not None and len(value) > limit:
+                raise APIError(400, f"{field} is {len(value)} characters; at most {limit} are accepted.",
+                               param=field, code="string_above_max_length")
+        key = request.headers.get("idempotency-key")
+        if key is not None and not 0 < len(key) <= 128:
+            raise APIError(400, "Idempotency-Key must be 1 to 128 characters.", param="Idempotency-Key")
+        try:
+            stored = await run_in_threadpool(feedback.add_rating, body.completion_id, body.kind,
+                                             correction=body.correction, comment=body.comment, client_key=key)
+        except UnknownCompletion:
+            raise APIError(404, f"No completion with id '{body.completion_id}' was logged by this service.",
+                           param="completion_id", code="completion_not_found") from None
+        if stored.created:
+            metrics.rating(service.name, body.kind)
+        return {"id": stored.id, "object": "feedback", "completion_id": stored.completion_id, "kind": body.kind,
+                "created": stored.created}
 
     for prefix in API_PREFIXES:
         app.include_router(router, prefix=prefix)
+    if chat_page:
+        from nuri.serving.chat_page import add_chat_page
+
+        add_chat_page(app, service)
     return app
 
 
@@ -160,9 +250,8 @@ def _sse(data: dict | str) -> str:
     return f"data: {data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _fixed(service: ModelService, req: ChatRequest, prepared: Prepared, completion_id: str):
+def _fixed(req: ChatRequest, prepared: Prepared, completion_id: str, tokens: int, log: _Log, started: float):
     """The guard's decline or refusal, as a completion (or a stream) like any other."""
-    tokens = service.token_count(prepared.reply)  # a short fixed message: microseconds
     choices = [{"text": prepared.reply, "finish_reason": "stop"} for _ in range(req.n)]
     if not req.stream:
         return completion(completion_id, req.model, choices, usage(0, tokens * req.n), _extra(prepared))
@@ -179,13 +268,14 @@ def _fixed(service: ModelService, req: ChatRequest, prepared: Prepared, completi
         if include:
             yield _sse({**chunk(completion_id, req.model, created, [], include_usage=False),
                         "usage": usage(0, tokens * req.n)})
+        await log.done(completion_id, req, prepared, prepared.reply, started, 0, tokens * req.n)
         yield _sse("[DONE]")
 
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
 
 async def _stream(req: ChatRequest, prepared: Prepared, gens: list[Generation], events: asyncio.Queue,
-                  completion_id: str):
+                  completion_id: str, log: _Log, started: float):
     include = bool(req.stream_options and req.stream_options.include_usage)
     created = int(time.time())
     try:
@@ -200,6 +290,7 @@ async def _stream(req: ChatRequest, prepared: Prepared, gens: list[Generation], 
             if delta is None:
                 remaining -= 1
                 if gens[i].error:  # the openai client raises on an event carrying "error"
+                    log.metrics.request(prepared.service, "error")
                     yield _sse(APIError(500, "The model failed to generate a completion.",
                                         type="server_error").body())
                     return
@@ -210,9 +301,12 @@ async def _stream(req: ChatRequest, prepared: Prepared, gens: list[Generation], 
                 yield _sse(chunk(completion_id, req.model, created,
                                  [{"index": i, "delta": {"content": delta}, "finish_reason": None, "logprobs": None}],
                                  include_usage=include))
+        completion_tokens = sum(g.completion_tokens for g in gens)
         if include:
             yield _sse({**chunk(completion_id, req.model, created, [], include_usage=False),
-                        "usage": usage(len(prepared.input_ids), sum(g.completion_tokens for g in gens))})
+                        "usage": usage(len(prepared.input_ids), completion_tokens)})
+        await log.done(completion_id, req, prepared, gens[0].text, started, len(prepared.input_ids),
+                       completion_tokens)
         yield _sse("[DONE]")
     finally:
         for g in gens:  # a client that disconnects mid-stream stops its rows

@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from nuri.feedback.config import RATING_KINDS
+
 
 class APIError(Exception):
     """An error answered in OpenAI's shape."""
@@ -152,3 +154,13 @@ def chunk(completion_id: str, model: str, created: int, choices: list[dict], *, 
     if include_usage:
         out["usage"] = None
     return out
+
+
+class FeedbackRequest(_Wire):
+    """POST /v1/feedback: a person's rating of one completion (not an OpenAI route; the
+    same error shape). Length limits come from the domain's feedback config."""
+
+    completion_id: str = Field(min_length=1, max_length=64)
+    kind: Literal[RATING_KINDS]  # type: ignore[valid-type]  (the tuple is the one list of kinds)
+    correction: str | None = Field(None, description="the answer the person expected")
+    comment: str | None = None

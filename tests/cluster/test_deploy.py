@@ -63,8 +63,9 @@ def test_rendered_service_serves_the_release_with_nuri_service(config):
     assert model["image"] == config.cluster.image  # the code the pipeline's self-test ran
     assert isvc["metadata"]["labels"]["nuri.io/release"] == "welfare-v0003"
     assert isvc["metadata"]["labels"]["nuri.io/domain"] == "welfare"
-    assert model["env"] == [{"name": "NURI_API_KEY", "valueFrom": {"secretKeyRef": {
-        "name": "nuri-serving-api-key", "key": "apikey"}}}]
+    assert model["env"][0] == {"name": "NURI_API_KEY", "valueFrom": {"secretKeyRef": {
+        "name": "nuri-serving-api-key", "key": "apikey"}}}
+    assert [e["name"] for e in model["env"]] == ["NURI_API_KEY", "NURI_FEEDBACK_DB_URL"]
     assert "nvidia.com/gpu" not in json.dumps(model["resources"]) and "tolerations" not in predictor
     assert "canaryTrafficPercent" not in predictor
     assert predictor["serviceAccountName"] == "nuri-model-reader" and predictor["automountServiceAccountToken"] is False
@@ -98,6 +99,26 @@ def test_the_runtime_validates_against_its_crd_and_a_broken_service_is_named():
             {"apiVersion": inference_service.API_VERSION, "kind": "InferenceService",
              "metadata": {"name": "nuri-welfare"},
              "spec": {"predictor": {"model": {"modelFormat": {"name": "nuri"}, "storageUrl": "s3://x"}}}}, CRDS_DIR)
+
+
+def test_the_service_gets_the_feedback_database_url_by_reference_only(tmp_path, config):
+    isvc = _render(config)
+    predictor = isvc["spec"]["predictor"]
+    [env] = [e for e in predictor["model"]["env"] if e["name"] == "NURI_FEEDBACK_DB_URL"]
+    assert env == {"name": "NURI_FEEDBACK_DB_URL",
+                   "valueFrom": {"secretKeyRef": {"name": "nuri-feedback-db", "key": "url", "optional": False}}}
+    assert "postgresql" not in json.dumps(isvc)  # never the URL itself
+    # The feedback database's NetworkPolicy admits the predictor's pods by this label.
+    assert predictor["labels"] == {inference_service.LABEL_FEEDBACK_CLIENT: "true"}
+    if CRDS_DIR is not None:
+        crd_schema.validate_custom_resource(isvc, CRDS_DIR)
+    # The variable is the one the store reads; none without a secret or with feedback off.
+    renamed = _render(_config(tmp_path, feedback={"database_url_env": "FEEDBACK_URL"}))
+    assert "FEEDBACK_URL" in [e["name"] for e in renamed["spec"]["predictor"]["model"]["env"]]
+    for off in (_config(tmp_path, {"feedback_db_secret": None}), _config(tmp_path, feedback={"enabled": False})):
+        predictor = _render(off)["spec"]["predictor"]
+        assert [e["name"] for e in predictor["model"]["env"]] == ["NURI_API_KEY"] and "labels" not in predictor
+        assert inference_service.merge_patch(_render(off))["spec"]["predictor"]["labels"] is None  # cleared on update
 
 
 def _restricted_violations(pod: dict, containers: list[dict]) -> list[str]:

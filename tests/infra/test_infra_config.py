@@ -20,15 +20,15 @@ def test_project_file_runs_the_infra_program_in_the_venv():
 def test_every_config_key_is_documented_with_the_programs_default():
     declared = PROJECT["config"]
     fields = {f.alias: f.default for f in config.PlatformConfig.model_fields.values()}
-    assert set(declared) == set(fields) | {"kubeconfig"}
+    assert set(declared) == set(fields) | set(config.SECRET_KEYS)
     for key, spec in declared.items():
         assert spec.get("description"), f"{key} has no description"
         assert "default" in spec, f"{key} has no default"
-        if key != "kubeconfig":
+        if key not in config.SECRET_KEYS:
             assert spec["default"] == fields[key], f"{key}: Pulumi.yaml default differs from infra/config.py"
         # Pulumi project config types allow only these (objects are not declarable).
         assert spec["type"] in {"string", "integer", "boolean", "array"}
-    assert "--secret" in declared["kubeconfig"]["description"]
+    assert all("--secret" in declared[key]["description"] for key in config.SECRET_KEYS)
 
 
 @pytest.mark.parametrize("stack", ["example-existing", "example-eks"])

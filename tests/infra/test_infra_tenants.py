@@ -35,7 +35,8 @@ def test_default_deny_then_only_platform_flows(minimal):
     policies = {p["metadata"]["name"]: p["spec"] for p in minimal.k8s("NetworkPolicy", NS)}
     assert policies["default-deny-all"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
     assert set(policies) == {"default-deny-all", "allow-same-namespace", "allow-dns", "allow-object-store",
-                             "allow-pipelines-api", "allow-serving-clients"}  # no API CIDRs configured
+                             "allow-pipelines-api", "allow-serving-clients",
+                             "allow-feedback-db"}  # no API CIDRs configured; the last from infra/feedback_db.py
     store = policies["allow-object-store"]["egress"][0]
     assert store["to"][0]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "nuri-storage"}}
     assert store["ports"] == [{"protocol": "TCP", "port": 9000}]
@@ -113,7 +114,9 @@ def test_a_new_agency_entry_adds_its_full_tenant_and_changes_nothing_else(minima
     assert all("justice" in name for _, name in added), added
     kinds = sorted(typ.rsplit(":", 1)[-1] for typ, _ in added)
     assert kinds == sorted(["Namespace", "ResourceQuota", "LimitRange", "Role", "RoleBinding", "Secret", "Secret",
-                            "ServiceAccount", "ConfigMap", "RandomPassword"] + ["NetworkPolicy"] * 6)
+                            "ServiceAccount", "ConfigMap", "RandomPassword"] + ["NetworkPolicy"] * 6
+                           # its feedback database: role password, setup Job, URL secret, egress flow
+                           + ["RandomPassword", "Secret", "Job", "Secret", "NetworkPolicy"])
     changed = {key for key in before if before[key] != after[key]}
     assert changed == {("kubernetes:helm.sh/v3:Release", "minio")}  # it gains the bucket, policy and user
     old, new = minimal.release("minio")["values"], grown.release("minio")["values"]

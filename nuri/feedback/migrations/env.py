@@ -1,0 +1,31 @@
+"""Alembic environment: the connection comes from FeedbackStore (never from an ini
+file, so no credential is written anywhere); offline mode renders SQL for a dialect."""
+
+from alembic import context
+
+from nuri.feedback.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
+                      literal_binds=True, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes["connection"]
+    # SQLite cannot ALTER most things: batch mode copies the table, which later
+    # migrations need there.
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
