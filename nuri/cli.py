@@ -251,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         print("nuri: error: serve needs --domain or --release-dir", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request, e.g. while comparing releases
     try:
         return args.func(args)
     except NuriError as e:

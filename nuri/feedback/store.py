@@ -76,6 +76,7 @@ def _engine(url: str) -> Engine:
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-start INFO lines say nothing to users
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
