@@ -346,6 +346,8 @@ def test_prepare_trains_feedback_and_never_a_heldout_prompt(tmp_path):
             "kind": "evasive"} in pairs
     assert report.card["feedback"]["from_releases"] == ["welfare-v0003"]
     assert report.card["feedback"]["dropped_heldout"] == 1 and report.counts["feedback_sft"] == 1
+    page = (tmp_path / "dataset" / "card.md").read_text(encoding="utf-8")
+    assert "## From people's ratings" in page and "welfare-v0003" in page and "held-out one: 1" in page
 
 
 def test_a_feedback_folder_without_its_card_is_refused_in_one_line(tmp_path):

@@ -99,7 +99,8 @@ def test_each_alert_carries_its_number_from_the_config(odd):
 def test_thresholds_follow_the_config(welfare, odd):
     before, after = alerts(welfare), alerts(odd)
     assert before["NuriErrorRateHigh"]["expr"] != after["NuriErrorRateHigh"]["expr"]
-    assert before["NuriRatingsHallucinationHigh"]["expr"].count(">= 0.5)") == 1
+    threshold = welfare.feedback.thresholds["hallucination"]
+    assert before["NuriRatingsHallucinationHigh"]["expr"].count(f">= {threshold:g})") == 1
     assert "NuriRatingsEvasiveHigh" in before and "NuriRatingsEvasiveHigh" not in after
 
 
@@ -160,11 +161,30 @@ def test_dashboard_panels_and_datasource(welfare):
 def test_written_files_parse_and_match(odd, tmp_path):
     paths = observability.write_observability(odd, tmp_path / "obs", namespace="agency-welfare")
     assert [p.name for p in paths] == ["nuri-welfare-rules.yaml", "nuri-welfare-prometheusrule.yaml",
-                                       "nuri-welfare-dashboard.json"]
+                                       "nuri-welfare-dashboard.json", "nuri-welfare-podmonitor.yaml"]
     assert sorted(p.name for p in (tmp_path / "obs").iterdir()) == sorted(p.name for p in paths)  # none aside
     assert yaml.safe_load(paths[0].read_text()) == observability.alert_rules(odd)
     assert yaml.safe_load(paths[1].read_text())["spec"] == observability.alert_rules(odd)
     assert json.loads(paths[2].read_text()) == observability.grafana_dashboard(odd)
+    assert yaml.safe_load(paths[3].read_text()) == observability.pod_monitor(odd, "agency-welfare")
+
+
+def test_prometheus_scrapes_the_served_release_with_its_key_by_reference(odd):
+    from nuri.k8s.inference_service import render_inference_service
+    from nuri_testing import REPO
+
+    monitor_ = observability.pod_monitor(odd, "agency-welfare")
+    endpoint = monitor_["spec"]["podMetricsEndpoints"][0]
+    assert endpoint["path"] == "/metrics" and endpoint["authorization"]["credentials"] == {
+        "name": odd.deploy.api_key_secret, "key": "apikey"}
+    assert "apikey" not in json.dumps(monitor_).replace('"key": "apikey"', "")  # no key value, only its place
+    # It selects the pods KServe makes for this domain's InferenceService, on the port the runtime names.
+    runtime = yaml.safe_load((REPO / "manifests" / "platform" / "serving" / "nuri-service-runtime.yaml").read_text())
+    ports = runtime["spec"]["containers"][0]["ports"]
+    assert endpoint["port"] in {p.get("name") for p in ports}
+    isvc_name = monitor_["spec"]["selector"]["matchLabels"]["serving.kserve.io/inferenceservice"]
+    isvc = render_inference_service(odd, release_name="welfare-v0001", storage_uri="s3://releases/welfare/v0001")
+    assert isvc_name == isvc["metadata"]["name"]
 
 
 def test_monitor_export_writes_them(tmp_path, capsys, monkeypatch):
@@ -178,5 +198,6 @@ def test_monitor_export_writes_them(tmp_path, capsys, monkeypatch):
     printed = capsys.readouterr().out.splitlines()
     assert printed == [f"wrote {out_dir / n}" for n in ("nuri-welfare-rules.yaml",
                                                        "nuri-welfare-prometheusrule.yaml",
-                                                       "nuri-welfare-dashboard.json")]
+                                                       "nuri-welfare-dashboard.json",
+                                                       "nuri-welfare-podmonitor.yaml")]
     assert not (tmp_path / "storage" / "feedback").exists()   # exporting opens no feedback log

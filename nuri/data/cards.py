@@ -45,6 +45,18 @@ def render_markdown(card: dict) -> str:
                   f"most uses of one rejected answer: {prefs['rejected_max_reuse']}", "",
                   "| rejected kind | what it does | pairs |", "|---|---|---|"] + \
             [f"| {k} | {_kind_meaning(k)} | {v} |" for k, v in prefs["rejected_by_kind"].items()]
+    feedback = card.get("feedback")
+    if feedback:
+        used = feedback.get("used", {})
+        lines += ["", "## From people's ratings", "",
+                  f"- feedback dataset {feedback.get('version')} from release(s) "
+                  f"{', '.join(feedback.get('from_releases', [])) or 'unknown'}: {feedback.get('ratings', 0)} ratings "
+                  f"({', '.join(f'{k} {v}' for k, v in feedback.get('ratings_by_kind', {}).items())})",
+                  f"- trained: {used.get('feedback_sft', 0)} corrections as SFT pairs (each "
+                  f"{feedback.get('correction_repeats', 'several')} times, also after retrieved "
+                  f"passages), {used.get('feedback_preferences', 0)} preference pairs, "
+                  f"{used.get('feedback_safety', 0)} filtering items",
+                  f"- dropped because the prompt is, or hashes like, a held-out one: {feedback.get('dropped_heldout', 0)}"]
     lines += ["", "## Sources and licences", ""]
     for s in card.get("corpus_sources", []):
         lines.append(f"- {s['name']} ({s['kind']}): `{s['location']}`; licence: {s['licence']}; "

@@ -100,8 +100,8 @@ class _FeedbackRows:
     side, except a prompt that is, or hashes like, a held-out one, which is dropped so
     that no evaluation prompt is ever trained on."""
 
-    def __init__(self, raw_dir: Path, frac: float, heldout: set[str]):
-        self.raw_dir, self.frac, self.heldout = raw_dir, frac, heldout
+    def __init__(self, raw_dir: Path, frac: float, heldout: set[str], repeats: int):
+        self.raw_dir, self.frac, self.heldout, self.repeats = raw_dir, frac, heldout, repeats
         self.used: Counter[str] = Counter()
         self.dropped = 0
 
@@ -128,7 +128,8 @@ class _FeedbackRows:
             return None
         card = json.loads(path.read_text(encoding="utf-8"))
         card.pop("rating_ids", None)  # in the feedback dataset's own card; counts suffice here
-        return {**card, "used": dict(self.used), "dropped_heldout": self.dropped}
+        return {**card, "used": dict(self.used), "dropped_heldout": self.dropped,
+                "correction_repeats": self.repeats}
 
 
 def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport:
@@ -228,7 +229,8 @@ def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport
                 row = {"prompt": redact(p), "category": r["category"], "refusal": redact(r["refusal"]),
                        "augmented": p != r["prompt"]}
                 (filt_held if held else filt_train).append(row)
-    feedback = _FeedbackRows(raw_dir, frac, {normalise(r["prompt"]) for r in filt_held})
+    feedback = _FeedbackRows(raw_dir, frac, {normalise(r["prompt"]) for r in filt_held},
+                             config.feedback.retrain.correction_repeats)
     filt_train += [{"prompt": redact(r.prompt), "category": r.category, "refusal": redact(r.refusal),
                     "augmented": False} for r in feedback.take(SafetyRecord, "feedback_safety.jsonl")]
     write_jsonl(out_dir / "filtering_train.jsonl", filt_train)
@@ -292,7 +294,7 @@ def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport
             set_removed["sft_invalid"] += 1
             continue
         # Repeated: a few corrections among hundreds of pairs would teach nothing.
-        sft_train += [row] * config.feedback.retrain.correction_repeats
+        sft_train += [row] * feedback.repeats
     write_jsonl(out_dir / "sft_train.jsonl", sft_train)
     write_jsonl(out_dir / "sft_heldout.jsonl", sft_heldout)
 

@@ -196,6 +196,24 @@ def grafana_dashboard(config) -> dict:
     }
 
 
+def pod_monitor(config, namespace: str | None) -> dict:
+    """What makes the Prometheus Operator scrape the served release's /metrics: the
+    InferenceService's pods, with the service's API key as the bearer token, by reference
+    to its secret (the key never enters this file)."""
+    from nuri.k8s.inference_service import service_name
+
+    name = service_name(config)
+    metadata = {"name": f"nuri-{config.name}", "labels": {"app.kubernetes.io/part-of": "nuri"}}
+    if namespace:
+        metadata["namespace"] = namespace
+    return {"apiVersion": "monitoring.coreos.com/v1", "kind": "PodMonitor", "metadata": metadata,
+            "spec": {"selector": {"matchLabels": {"serving.kserve.io/inferenceservice": name}},
+                     "podMetricsEndpoints": [{
+                         "port": "http1", "path": "/metrics", "interval": "30s",
+                         "authorization": {"type": "Bearer", "credentials": {
+                             "name": config.deploy.api_key_secret, "key": "apikey"}}}]}}
+
+
 # --- files ----------------------------------------------------------------------------------------
 
 def _write_aside(path: Path, text: str) -> Path:
@@ -218,4 +236,5 @@ def write_observability(config, out_dir: Path, namespace: str | None = None) -> 
                      dump(prometheus_rule(config, namespace or config.deploy.namespace))),
         _write_aside(out_dir / f"{name}-dashboard.json",
                      json.dumps(grafana_dashboard(config), ensure_ascii=False, indent=2) + "\n"),
+        _write_aside(out_dir / f"{name}-podmonitor.yaml", dump(pod_monitor(config, namespace or config.deploy.namespace))),
     ]
