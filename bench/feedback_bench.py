@@ -24,6 +24,7 @@ sys.path.insert(0, str(REPO))
 
 def main() -> int:
     from nuri.config import load_domain_config
+    from nuri.console import progress_to_terminal
     from nuri.feedback.monitor import rating_rates
     from nuri.feedback.retrain import retrain_local
     from nuri.feedback.simulate import (compare_releases, dataset_dir_of, detector_for, questions_from_dataset,
@@ -48,7 +49,8 @@ def main() -> int:
 
     t0 = time.perf_counter()
     if promoted_version(storage, config.name) is None:
-        first = run_local(config, root=root, run_id="reference")
+        with progress_to_terminal(root / "runs" / "reference" / "pipeline.log"):
+            first = run_local(config, root=root, run_id="reference")
         if first.status != "succeeded":
             print(f"the reference run did not release ({first.status}); nothing to rate")
             return 1
@@ -72,7 +74,10 @@ def main() -> int:
         print(f"  {k.kind:<14} {k.count:>4}  {k.rate:.3f}  threshold {k.threshold if k.threshold else '-'}{mark}")
 
     t0 = time.perf_counter()
-    out = retrain_local(config, store, root=root, run_id="retrain")
+    log_path = root / "runs" / "retrain" / "pipeline.log"
+    print(f"retraining (progress only; full log: {log_path})", flush=True)
+    with progress_to_terminal(log_path):
+        out = retrain_local(config, store, root=root, run_id="retrain")
     times["retrain run"] = time.perf_counter() - t0
     if out.result is None:
         print(f"retrain not due: {out.trigger.reason}")

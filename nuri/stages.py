@@ -191,7 +191,8 @@ def safety_stage(config_json: str, raw_dir: str, model_dir: str, report_dir: str
             report["skipped"] = "the domain has no filtering set (data.safety)"
             return report
         domain = domain_set(raw / "safety.jsonl", raw / "sft.jsonl", holdout_fraction=config.data.holdout_fraction,
-                            preferences=raw / "preferences.jsonl", offdomain=raw / "offdomain.jsonl")
+                            preferences=raw / "preferences.jsonl", offdomain=raw / "offdomain.jsonl",
+                            feedback=raw / "feedback_safety.jsonl")
         clf = train(folder, domain, seed=config.runtime.seed)
         clf.save(Path(model_dir))
         report["metrics"] = flat_metrics(clf.card)

@@ -153,7 +153,9 @@ class DomainSet:
 
 
 def domain_set(safety: Path, sft: Path, *, holdout_fraction: float = 0.1,
-               preferences: Path | None = None, offdomain: Path | None = None) -> DomainSet:
+               preferences: Path | None = None, offdomain: Path | None = None,
+               feedback: Path | None = None) -> DomainSet:
+    """feedback: requests people rated harmful (nuri/feedback/dataset.py), always trained on."""
     if not 0 < holdout_fraction < 0.5:
         raise ValueError(f"holdout_fraction must be in (0, 0.5) (got {holdout_fraction})")
     # One source for both labels: the sample weights balance labels within a source.
@@ -175,6 +177,10 @@ def domain_set(safety: Path, sft: Path, *, holdout_fraction: float = 0.1,
     train, held = [], []
     for r in rows:
         (held if is_heldout(normalise(r.text), holdout_fraction) else train).append(r)
+    if feedback is not None and Path(feedback).is_file():
+        held_texts = {normalise(r.text) for r in held}
+        train += [LabelledText(r.prompt, 1, "domain", "request") for r in read_jsonl(Path(feedback), SafetyRecord)
+                  if normalise(r.prompt) not in held_texts]
     unseen_harmful = [r.prompt for r in sft_rows if prompt_kind(r.category) == "harmful"]
     unseen_in_domain, answers = [], {}
     if preferences is not None and Path(preferences).is_file():
@@ -185,7 +191,8 @@ def domain_set(safety: Path, sft: Path, *, holdout_fraction: float = 0.1,
                 answers.setdefault(kind, []).append((r.prompt, text))
     off_domain = [r.prompt for r in off_rows if is_heldout(normalise(r.prompt), holdout_fraction)]
     files = {"safety": Path(safety), "sft": Path(sft)}
-    files.update({k: Path(v) for k, v in (("preferences", preferences), ("offdomain", offdomain))
+    files.update({k: Path(v) for k, v in (("preferences", preferences), ("offdomain", offdomain),
+                                          ("feedback", feedback))
                   if v is not None and Path(v).is_file()})
     return DomainSet(train, held, unseen_harmful, unseen_in_domain, off_domain, files, answers, holdout_fraction)
 
