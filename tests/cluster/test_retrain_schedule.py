@@ -4,6 +4,7 @@ retraining run as the real kfp.Client sends them to a STAND-IN for the KFP v2bet
 served over HTTP on 127.0.0.1 (no KFP can run here; tests/nuri_testing.py)."""
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -128,3 +129,53 @@ def test_submit_retrain_sends_the_reference_pipeline_with_the_domain_config(tmp_
     assert params["run_id"] == "retrain-0001"
     assert json.loads(params["domain_config"]) == json.loads(config.to_json())
     assert kfp_api.experiments[body["experiment_id"]]["display_name"] == "nuri-retrain"
+
+
+def test_the_trigger_step_exports_the_ratings_and_submits_a_run_from_the_release(tmp_path, kfp_api, monkeypatch):
+    """What the recurring run's step does in its pod: thresholds checked on the feedback
+    log (here SQLite; in the cluster the URL comes from the secret), the ratings published
+    as a feedback dataset, the reference pipeline submitted with the retrain's config."""
+    from nuri.feedback.retrain import trigger_in_cluster
+    from nuri.feedback.store import FeedbackStore
+
+    config = load_domain_config(write_domain(tmp_path, {"feedback": {"min_ratings": 2}}))
+    release = tmp_path / "storage" / "releases" / "welfare" / "v0001"
+    (release / "model").mkdir(parents=True)
+    (release / "service").mkdir()
+    (release / "service" / "service.json").write_text(json.dumps({"refusal_message": "도와드릴 수 없습니다."}))
+    (release / "RELEASE.json").write_text(json.dumps({"release": "welfare-v0001", "files": {}}))
+    (release.parent / "PROMOTED.json").write_text(json.dumps({"version": "v0001"}))
+    monkeypatch.setenv("NURI_FEEDBACK_DB_URL", f"sqlite:///{tmp_path / 'fb.sqlite'}")
+    monkeypatch.setenv("NURI_KFP_HOST", kfp_api.url)
+    store = FeedbackStore.for_domain(config)
+    for i, (kind, correction) in enumerate([("hallucination", "만 65세 이상입니다."), ("hallucination", None),
+                                            ("good", None)]):
+        store.log_completion(f"c{i}", release="welfare-v0001", service="domain",
+                             messages=[{"role": "user", "content": f"기초연금 질문 {i}"}], answer="틀린 답",
+                             outcome="answered")
+        store.add_rating(f"c{i}", kind, correction=correction)
+
+    out = trigger_in_cluster(config, run_id="sched-1", force=False)
+    assert out.trigger.due and "hallucination 0.67 >= 0.40" in out.trigger.reason
+    assert (Path(out.dataset_uri) / "feedback_card.json").is_file() and out.dataset.card["sft_pairs"] == 1
+    [run] = kfp_api.posted("/runs")
+    sent = json.loads(run["runtime_config"]["parameters"]["domain_config"])
+    assert sent["base_model"] == {**sent["base_model"], "source": "pretrained", "path": f"{release}/model"}
+    assert sent["data"]["feedback"] == out.dataset_uri and run["runtime_config"]["parameters"]["run_id"] == "sched-1"
+    assert sent["gates"]["release"] == json.loads(config.to_json())["gates"]["release"]
+    assert out.summary()["due"] is True
+
+
+def test_the_trigger_step_submits_nothing_when_no_threshold_is_crossed(tmp_path, kfp_api, monkeypatch):
+    from nuri.feedback.retrain import trigger_in_cluster
+
+    config = load_domain_config(write_domain(tmp_path))
+    promoted = tmp_path / "storage" / "releases" / "welfare"
+    (promoted / "v0001").mkdir(parents=True)
+    (promoted / "v0001" / "RELEASE.json").write_text(json.dumps({"release": "welfare-v0001", "files": {}}))
+    (promoted / "PROMOTED.json").write_text(json.dumps({"version": "v0001"}))
+    monkeypatch.setenv("NURI_FEEDBACK_DB_URL", f"sqlite:///{tmp_path / 'fb.sqlite'}")
+    monkeypatch.setenv("NURI_KFP_HOST", kfp_api.url)
+    out = trigger_in_cluster(config, run_id="sched-2", force=False)
+    assert not out.trigger.due and "fewer than the 20" in out.trigger.reason
+    assert kfp_api.posted("/runs") == []
