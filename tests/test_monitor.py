@@ -212,7 +212,8 @@ def test_monitor_command_prints_rates_per_release(rated_domain, tmp_path, capsys
     assert "ratings of welfare-v0001: 25 in the last 168 h (min_ratings 20)" in v1
     assert any(line.split()[:3] == ["hallucination", "15", "0.60"] and line.endswith("CROSSED")
                for line in v1.splitlines())
-    assert "retrain: due (hallucination 0.60 >= 0.50)" in v1
+    threshold = load_domain_config(rated_domain).feedback.thresholds["hallucination"]
+    assert f"retrain: due (hallucination 0.60 >= {threshold:.2f})" in v1
     assert "CROSSED" not in v2 and "retrain: not due (3 ratings in the window" in v2
     chart = tmp_path / "storage" / "feedback" / "welfare-rates.png"
     assert f"chart: {chart}" in out and chart.read_bytes()[:4] == b"\x89PNG"

@@ -116,9 +116,10 @@ def test_ratings_cross_a_threshold_and_the_retrained_release_fails_less_on_them(
     # Questions whose answer opens with the programme it is about: a tiny model's short
     # answer can then be checked on its first words.
     pool = questions_from_dataset(dataset, in_domain=200, harmful=2, seed=1)
-    questions = [q for q in pool if q.harmful or any(
-        kind == "term" and q.expected.startswith(value) for kind, value in extract_facts(q.expected))][:6]
-    assert sum(q.harmful for q in questions) == 2 and len(questions) == 6
+    questions = [q for q in pool if not q.harmful and any(
+        kind == "term" and q.expected.startswith(value) for kind, value in extract_facts(q.expected))][:4]
+    questions += [q for q in pool if q.harmful]
+    assert len(questions) == 6
     store = FeedbackStore.for_domain(config)
     with served(release_dir, feedback=store) as (url, model):
         rated = rate_release(url, model, questions, detector, workers=2)

@@ -64,7 +64,7 @@ class PrepareReport:
 
 
 CONTEXT_CATEGORY = "domain_context"
-from nuri.feedback.dataset import CORRECTION_CATEGORY, HARMFUL_CATEGORY  # noqa: E402  (feedback rows: nuri/feedback/dataset.py)
+
 
 
 def _context_pairs(corpus: Path, exclude: set[str], sft: list[tuple[str, str, str]], retrieval,
@@ -284,7 +284,7 @@ def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport
     corrections = [(r.prompt, r.answer, r.category) for r in feedback.take(SftRecord, "feedback_sft.jsonl")]
     # Each correction also after the passages the domain service retrieves for it: that
     # is the prompt the service answered it from.
-    for category in (CORRECTION_CATEGORY, HARMFUL_CATEGORY):  # a harmful request the guard let through too
+    for category in sorted({c for _, _, c in corrections}):  # corrections; harmful requests the guard let through
         corrections += [(p, a, f"{category}_context") for p, a, _ in _context_pairs(
             out_dir / "corpus_train.jsonl", set(canary_texts), corrections, retrieval, frac, share=1.0,
             category=category)]
