@@ -66,7 +66,6 @@ class PrepareReport:
 CONTEXT_CATEGORY = "domain_context"
 
 
-
 def _context_pairs(corpus: Path, exclude: set[str], sft: list[tuple[str, str, str]], retrieval,
                    frac: float, *, share: float | None = None, category: str = "domain"
                    ) -> list[tuple[str, str, str]]:
