@@ -24,9 +24,11 @@ def build_trigger_pipeline(config: DomainConfig):
 
     @dsl.pipeline(name=PIPELINE_NAME, description="Nuri retrain trigger: retrains the domain when its ratings "
                                                   "cross their thresholds or the schedule is due.")
-    def retrain_trigger(domain_config: str):
+    def retrain_trigger(domain_config: str, force: bool = True):
         # Each scheduled run has its own id: the KFP run's, known only when it starts.
-        task = feedback_trigger(domain_config=domain_config, run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER)
+        # force: the retrain schedule's runs retrain; the threshold check's (force=False)
+        # only when a rate is crossed.
+        task = feedback_trigger(domain_config=domain_config, run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER, force=force)
         task.set_display_name("feedback-trigger").set_caching_options(False)  # every run must look afresh
         object_store_access(task, cluster)
         task_resources(task, cluster)

@@ -45,27 +45,25 @@ def compile_trigger(config: DomainConfig, out: Path) -> Path:
     return compile_with_config(build_trigger_pipeline(config), config, out)
 
 
-def _cron(config: DomainConfig) -> str:
-    cron = (config.feedback.retrain.schedule or "").strip()
+def _cron(value: str | None, field: str, purpose: str) -> str:
+    cron = (value or "").strip()
     if not cron:
-        raise ConfigError("feedback.retrain.schedule: not set; give a six-field cron, seconds first "
-                          "(e.g. '0 0 3 * * 1'), to schedule retraining")
+        raise ConfigError(f"feedback.retrain.{field}: not set; give a six-field cron, seconds first "
+                          f"(e.g. '0 0 3 * * 1'), to {purpose}")
     if not cron.startswith("@") and len(cron.split()) != 6:
-        raise ConfigError(f"feedback.retrain.schedule: {cron!r} is not a six-field cron (KFP counts seconds "
+        raise ConfigError(f"feedback.retrain.{field}: {cron!r} is not a six-field cron (KFP counts seconds "
                           f"first, e.g. '0 0 3 * * 1')")
     return cron
 
 
-def schedule_retrain(config: DomainConfig, host: str, *, namespace: str | None = None,
-                     experiment: str = "nuri-retrain"):
-    """Creates (or replaces) the recurring run of the retrain trigger: one run at a time,
+def _replace_recurring_run(config: DomainConfig, host: str, *, name: str, cron: str, force: bool,
+                           namespace: str | None, experiment: str, description: str):
+    """Creates (or replaces) one recurring run of the trigger pipeline: one run at a time,
     missed runs not caught up. Returns the kfp_server_api recurring run."""
-    cron = _cron(config)
     import kfp
 
     client = kfp.Client(host=host, namespace=namespace)
     experiment_id = client.create_experiment(experiment, namespace=namespace).experiment_id
-    name = recurring_run_name(config)
     same_name = json.dumps({"predicates": [{"operation": "EQUALS", "key": "display_name", "stringValue": name}]})
     existing = client.list_recurring_runs(experiment_id=experiment_id, filter=same_name, page_size=100)
     for old in existing.recurring_runs or []:
@@ -75,5 +73,25 @@ def schedule_retrain(config: DomainConfig, host: str, *, namespace: str | None =
         package = compile_trigger(config, Path(tmp) / "retrain-trigger.yaml")
         return client.create_recurring_run(
             experiment_id=experiment_id, job_name=name, cron_expression=cron, max_concurrency=1, no_catchup=True,
-            params={"domain_config": config.to_json()}, pipeline_package_path=str(package),
-            description=f"Nuri retrain trigger for {config.name}: ratings against thresholds, on {cron!r}")
+            params={"domain_config": config.to_json(), "force": force}, pipeline_package_path=str(package),
+            description=description)
+
+
+def schedule_retrain(config: DomainConfig, host: str, *, namespace: str | None = None,
+                     experiment: str = "nuri-retrain"):
+    """The recurring run that retrains on `feedback.retrain.schedule`, whatever the rates."""
+    cron = _cron(config.feedback.retrain.schedule, "schedule", "schedule retraining")
+    return _replace_recurring_run(config, host, name=recurring_run_name(config), cron=cron, force=True,
+                                  namespace=namespace, experiment=experiment,
+                                  description=f"Nuri retrain of {config.name} on {cron!r}")
+
+
+def schedule_threshold_check(config: DomainConfig, host: str, *, namespace: str | None = None,
+                             experiment: str = "nuri-retrain"):
+    """The recurring run that checks the rates on `feedback.retrain.check_schedule` and
+    retrains only when a threshold is crossed."""
+    cron = _cron(config.feedback.retrain.check_schedule, "check_schedule", "check the rates in the cluster")
+    return _replace_recurring_run(config, host, name=f"{recurring_run_name(config)}-check", cron=cron, force=False,
+                                  namespace=namespace, experiment=experiment,
+                                  description=f"Nuri threshold check for {config.name} on {cron!r}: retrains "
+                                              f"when a rating rate crosses its threshold")

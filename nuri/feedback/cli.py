@@ -34,12 +34,19 @@ def run(args) -> int:
 
     config = with_local_storage(load_domain_config(args.domain), args.storage)
     if args.schedule:
-        from nuri.cluster.retrain_schedule import schedule_retrain
+        from nuri.cluster.retrain_schedule import schedule_retrain, schedule_threshold_check
 
         if not args.kfp_host:
             raise NuriError("--schedule needs --kfp-host")
-        created = schedule_retrain(config, args.kfp_host, namespace=args.namespace)
-        print(f"recurring retrain for {config.name}: {config.feedback.retrain.schedule} ({created})")
+        retrain = config.feedback.retrain
+        if not (retrain.schedule or retrain.check_schedule):
+            raise NuriError("feedback.retrain: neither schedule nor check_schedule is set: nothing to schedule")
+        if retrain.check_schedule:
+            made = schedule_threshold_check(config, args.kfp_host, namespace=args.namespace)
+            print(f"threshold check for {config.name} on {retrain.check_schedule!r}: {made.recurring_run_id}")
+        if retrain.schedule:
+            made = schedule_retrain(config, args.kfp_host, namespace=args.namespace)
+            print(f"retrain of {config.name} on {retrain.schedule!r}: {made.recurring_run_id}")
         return 0
     store = FeedbackStore.for_domain(config)
     out = prepare_retrain(config, store, force=args.force)

@@ -34,6 +34,9 @@ class ObjectivesConfig(_Strict):
 class RetrainConfig(_Strict):
     schedule: str | None = Field(None, description="retrain on this cron schedule as well (KFP recurring run; "
                                                    "six fields, seconds first, e.g. '0 0 3 * * 1')")
+    check_schedule: str | None = Field("0 0 * * * *", description="in the cluster, check the rates against their "
+                                       "thresholds on this cron (a KFP recurring run that retrains only when "
+                                       "one is crossed); None: no such check")
     correction_repeats: int = Field(4, ge=1, le=100, description="each correction is an SFT pair this many "
                                                                  "times (a handful of corrections among "
                                                                  "hundreds of pairs would teach nothing)")

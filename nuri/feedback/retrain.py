@@ -161,17 +161,15 @@ def retrain_local(config: DomainConfig, store: FeedbackStore, *, root: Path, run
     return out
 
 
-def trigger_in_cluster(config: DomainConfig, *, run_id: str, force: bool | None = None) -> RetrainOutcome:
-    """The trigger pipeline's step: on its schedule a retrain is due (force defaults to
-    whether the domain has one), otherwise when a threshold is crossed. Submits the
-    reference pipeline for the retrain's config to the KFP API (in-cluster address, or
-    NURI_KFP_HOST)."""
+def trigger_in_cluster(config: DomainConfig, *, run_id: str, force: bool) -> RetrainOutcome:
+    """The trigger pipeline's step: the retrain schedule's runs retrain (force), the
+    threshold check's only when a rate is crossed. Submits the reference pipeline for the
+    retrain's config to the KFP API (in-cluster address, or NURI_KFP_HOST)."""
     from nuri.cluster.retrain_schedule import submit_retrain
     from nuri.compile import compile_pipeline
 
     store = FeedbackStore.for_domain(config)
-    out = prepare_retrain(config, store, force=config.feedback.retrain.schedule is not None if force is None
-                          else force)
+    out = prepare_retrain(config, store, force=force)
     log.info("retrain of %s: %s (%s)", out.trigger.release, "due" if out.trigger.due else "not due",
              out.trigger.reason)
     if out.config is None:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nuri.cluster.retrain_schedule import compile_trigger, recurring_run_name, schedule_retrain, submit_retrain
+from nuri.cluster.retrain_schedule import (compile_trigger, recurring_run_name, schedule_retrain,
+                                           schedule_threshold_check, submit_retrain)
 from nuri.config import load_domain_config
 from nuri.errors import ConfigError
 from nuri_testing import TINY_OVERRIDES, KfpApiStandIn, deep_merge, write_domain
@@ -88,6 +89,7 @@ def test_schedule_creates_a_recurring_run_on_the_configured_cron(tmp_path, kfp_a
     [experiment] = kfp_api.experiments.values()
     assert experiment["display_name"] == "nuri-retrain" and body["experiment_id"] == experiment["experiment_id"]
     assert json.loads(body["runtime_config"]["parameters"]["domain_config"]) == json.loads(config.to_json())
+    assert body["runtime_config"]["parameters"]["force"] is True  # the schedule retrains whatever the rates
     spec, platform = body["pipeline_spec"]["pipeline_spec"], body["pipeline_spec"]["platform_spec"]
     assert spec["pipelineInfo"]["name"] == "nuri-retrain-trigger"
     _, _, k8s = _trigger_executor(spec, platform)
@@ -155,13 +157,13 @@ def test_the_trigger_step_exports_the_ratings_and_submits_a_run_from_the_release
                              outcome="answered")
         store.add_rating(f"c{i}", kind, correction=correction)
 
-    out = trigger_in_cluster(config, run_id="sched-1", force=False)
+    out = trigger_in_cluster(config, run_id="check-1", force=False)
     assert out.trigger.due and "hallucination 0.67 >= 0.40" in out.trigger.reason
     assert (Path(out.dataset_uri) / "feedback_card.json").is_file() and out.dataset.card["sft_pairs"] == 1
     [run] = kfp_api.posted("/runs")
     sent = json.loads(run["runtime_config"]["parameters"]["domain_config"])
     assert sent["base_model"] == {**sent["base_model"], "source": "pretrained", "path": f"{release}/model"}
-    assert sent["data"]["feedback"] == out.dataset_uri and run["runtime_config"]["parameters"]["run_id"] == "sched-1"
+    assert sent["data"]["feedback"] == out.dataset_uri and run["runtime_config"]["parameters"]["run_id"] == "check-1"
     assert sent["gates"]["release"] == json.loads(config.to_json())["gates"]["release"]
     assert out.summary()["due"] is True
 
@@ -179,3 +181,19 @@ def test_the_trigger_step_submits_nothing_when_no_threshold_is_crossed(tmp_path,
     out = trigger_in_cluster(config, run_id="sched-2", force=False)
     assert not out.trigger.due and "fewer than the 20" in out.trigger.reason
     assert kfp_api.posted("/runs") == []
+
+
+def test_the_threshold_check_is_a_recurring_run_that_retrains_only_on_a_crossing(tmp_path, kfp_api):
+    config = _config(tmp_path)
+    schedule_threshold_check(config, kfp_api.url, namespace=NS)
+    schedule_retrain(config, kfp_api.url, namespace=NS)
+    bodies = {b["display_name"]: b for b in kfp_api.posted("/recurringruns")}
+    check = bodies["nuri-retrain-welfare-check"]
+    assert check["trigger"] == {"cron_schedule": {"cron": config.feedback.retrain.check_schedule}}
+    assert check["runtime_config"]["parameters"]["force"] is False
+    assert bodies["nuri-retrain-welfare"]["runtime_config"]["parameters"]["force"] is True
+    assert int(check["max_concurrency"]) == 1 and check["no_catchup"] is True
+    # The step reads the parameter: compiled, the task's force input is the pipeline's.
+    spec = check["pipeline_spec"]["pipeline_spec"]
+    task, _, _ = _trigger_executor(spec, check["pipeline_spec"]["platform_spec"])
+    assert task["inputs"]["parameters"]["force"] == {"componentInputParameter": "force"}
