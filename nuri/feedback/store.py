@@ -14,12 +14,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import create_engine, event, func, select
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+# Alembic's INFO lines (plugins set up at import, "Context impl SQLiteImpl" at each
+# start) say nothing to a user; warnings and errors still show.
+logging.getLogger("alembic").setLevel(logging.WARNING)
+
+from alembic import command  # noqa: E402
+from alembic.config import Config as AlembicConfig  # noqa: E402
+from sqlalchemy import create_engine, event, func, select  # noqa: E402
+from sqlalchemy.engine import Engine, make_url  # noqa: E402
+from sqlalchemy.exc import IntegrityError  # noqa: E402
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from nuri.deid.config import DeidConfig
 from nuri.deid.engine import Deidentifier
@@ -76,7 +80,6 @@ def _engine(url: str) -> Engine:
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-start INFO lines say nothing to users
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
