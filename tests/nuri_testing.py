@@ -198,8 +198,11 @@ def tiny_model(folder: Path, texts: list[str] | None = None, vocab_size: int = 4
 
     from nuri.model.tokenizer import train_tokenizer
 
+    import torch
+
     texts = texts or list(SERVING_DOCS.values()) * 30 + IN_DOMAIN * 5 + OFF_DOMAIN * 5
     tok = train_tokenizer(texts, vocab_size=vocab_size)
+    torch.manual_seed(0)  # the same weights, so the same answers, in every run
     LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
                                  intermediate_size=64, max_position_embeddings=256, pad_token_id=tok.pad_token_id,
                                  eos_token_id=tok.eos_token_id)).save_pretrained(folder)

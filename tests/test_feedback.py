@@ -74,7 +74,10 @@ def test_a_completion_is_logged_and_rated_once(server, store):
     r = _ask(server)
     stored = store.completion(r.id)
     assert stored is not None and stored.release == "welfare-v0001" and stored.service == "domain"
-    assert stored.prompt == "기초연금은 누가 받나요?" and stored.answer == r.choices[0].message.content
+    from nuri.deid.engine import deidentify
+
+    assert stored.prompt == "기초연금은 누가 받나요?"
+    assert stored.answer == deidentify(r.choices[0].message.content).text  # an untrained model's noise may look like PII
     before = store.count()
     resp = _rate(server, completion_id=r.id, kind="hallucination", correction="만 65세 이상", comment="금액이 틀림")
     assert resp.status_code == 201 and resp.json()["created"] is True
