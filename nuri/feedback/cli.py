@@ -78,16 +78,16 @@ def run(args) -> int:
         result = run_local(out.config, root=Path(args.root), run_id=run_id)
     print(format_summary(result, out.config), flush=True)
     if result.release:
-        print(compare_text(config, t.version, result.release.rsplit("-", 1)[1], store, t.release))
+        print(compare_text(config, t.version, result.release.rsplit("-", 1)[1], store))
     return 0 if result.status == "succeeded" else 3 if result.status == "gate_failed" else 1
 
 
-def compare_text(config, old_version: str, new_version: str, store, old_release: str) -> str:
+def compare_text(config, old_version: str, new_version: str, store) -> str:
     """The old and the new release on the questions whose ratings triggered the retrain."""
     from nuri.feedback.simulate import compare_releases, dataset_dir_of, detector_for, questions_from_ratings
     from nuri.release import fetch_release
 
-    questions = questions_from_ratings(store.ratings(release=old_release))
+    questions = questions_from_ratings(store.ratings(release=f"{config.name}-{old_version}"))
     if not questions:
         return "no failed answers were rated: nothing to compare"
     with tempfile.TemporaryDirectory() as cache:

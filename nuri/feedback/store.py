@@ -23,7 +23,7 @@ from alembic.config import Config as AlembicConfig  # noqa: E402
 from sqlalchemy import create_engine, event, func, select  # noqa: E402
 from sqlalchemy.engine import Engine, make_url  # noqa: E402
 from sqlalchemy.exc import IntegrityError  # noqa: E402
-from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
+from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from nuri.deid.config import DeidConfig
 from nuri.deid.engine import Deidentifier
@@ -177,9 +177,6 @@ class FeedbackStore:
 
     # --- reading --------------------------------------------------------------------
 
-    def session(self) -> Session:
-        return self._session()
-
     def ratings(self, *, release: str | None = None, since: dt.datetime | None = None) -> list[dict]:
         """Ratings joined with what they rate, oldest first."""
         q = select(Rating, Completion).join(Completion, Rating.completion_id == Completion.id)
@@ -193,16 +190,6 @@ class FeedbackStore:
                  "release": r.release, "service": r.service, "kind": r.kind, "correction": r.correction,
                  "comment": r.comment, "prompt": c.prompt, "answer": c.answer, "messages": c.messages,
                  "outcome": c.outcome} for r, c in rows]
-
-    def completions(self, *, since: dt.datetime | None = None) -> list[dict]:
-        q = select(Completion)
-        if since is not None:
-            q = q.where(Completion.created_at >= since)
-        with self._session() as s:
-            rows = s.scalars(q.order_by(Completion.created_at)).all()
-        return [{"id": c.id, "created_at": _aware(c.created_at), "release": c.release, "service": c.service,
-                 "outcome": c.outcome, "latency_ms": c.latency_ms, "prompt": c.prompt, "answer": c.answer}
-                for c in rows]
 
     def count(self, table=Rating) -> int:
         with self._session() as s:
