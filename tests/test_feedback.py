@@ -433,3 +433,11 @@ def test_a_request_rated_harmful_teaches_the_guards_classifier(tmp_path):
     with_feedback = domain_set(data / "safety.jsonl", data / "sft.jsonl", feedback=tmp_path / fb.SAFETY_FILE)
     assert [r for r in with_feedback.train if r.text == rated and r.label == 1]
     assert len(with_feedback.train) == len(without.train) + 1 and with_feedback.heldout == without.heldout
+
+
+def test_metrics_and_ratings_need_the_api_key_when_one_is_set(server, monkeypatch):
+    monkeypatch.setenv("NURI_API_KEY", "k-123")
+    assert httpx.get(f"{server}/metrics").status_code == 401
+    assert httpx.post(f"{server}/v1/feedback", json={"completion_id": "c", "kind": "good"}).status_code == 401
+    assert httpx.get(f"{server}/metrics", headers={"Authorization": "Bearer k-123"}).status_code == 200
+    assert httpx.get(f"{server}/healthz").status_code == 200   # the probes need no key
