@@ -24,10 +24,10 @@ def compose(cfg: config.PlatformConfig) -> dict[str, pulumi.Output]:
     gpu.deploy(cfg, cluster)
     raw_manifests.apply("cluster/priority-classes.yaml", cluster, cfg.image_registry, [])
     store = minio.deploy(cfg, cluster, cfg.agency_list, certs)
-    kfp = pipelines.deploy(cfg, cluster, store)
+    kfp = pipelines.deploy(cfg, cluster, store, certs)
     kuberay.deploy(cfg, cluster)
-    serving.deploy(cfg, cluster, certs)
-    namespaces = tenants.create_all(cfg, cluster, store, depends_on=[kfp])
+    serving.deploy(cfg, cluster, certs, store)
+    namespaces = tenants.create_all(cfg, cluster, store, kfp)  # kfp: their pipeline secrets go in its namespace
     db = feedback_db.deploy(cfg, cluster, namespaces)
     return {
         "pipelinesUiUrl": pulumi.Output.from_input(pipelines.UI_URL),

@@ -22,6 +22,9 @@ class Cluster:
     api_server_cidrs: list[pulumi.Input[str]] = field(default_factory=list)
     # Managed node pools only: what the cluster autoscaler needs to resize them (None = not managed here).
     autoscaling: "Autoscaling | None" = None
+    # What PersistentVolumeClaims wait for (eks: the EBS CSI driver and the default StorageClass);
+    # existing clusters bring their own provisioner and default class.
+    volume_prerequisites: list[pulumi.Resource] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,12 @@ Kept minimal and least-privilege: nodes live in private subnets behind one NAT g
 the API endpoint is private unless `nuri:eksPublicAccessCidrs` names the operators'
 networks (never 0.0.0.0/0); Kubernetes secrets are envelope-encrypted with a KMS key;
 IAM roles carry only the AWS-managed policies EKS requires.
+
+A new EKS cluster lacks two things the platform relies on, so they are added here: the
+VPC CNI's network-policy agent (without it every tenant NetworkPolicy is ignored), and a
+volume provisioner: the EBS CSI driver add-on (its controller alone may use the AWS
+managed EBS policy, through IRSA) with an encrypted gp3 default StorageClass, or the
+MinIO, MySQL and PostgreSQL volumes stay Pending.
 """
 from __future__ import annotations
 
@@ -26,6 +32,12 @@ NODE_POLICIES = [
 # EKS-optimised Amazon Linux 2023 with NVIDIA drivers and container toolkit preinstalled.
 GPU_AMI_TYPE = "AL2023_x86_64_NVIDIA"
 SYSTEM_AMI_TYPE = "AL2023_x86_64_STANDARD"
+# The EBS CSI controller's service account (the add-on's own) and the one policy it gets.
+EBS_CSI_SERVICE_ACCOUNT = "kube-system:ebs-csi-controller-sa"
+EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+# The VPC CNI enforces NetworkPolicy only with its network-policy agent on.
+VPC_CNI_CONFIGURATION = {"enableNetworkPolicy": "true"}
+STORAGE_CLASS = "gp3"
 
 
 def _assume_role_policy(service: str) -> str:
@@ -90,23 +102,42 @@ def autoscaler_policy(cluster_name: str) -> str:
     })
 
 
-def _autoscaler_role(cluster: aws.eks.Cluster, opts: pulumi.ResourceOptions) -> aws.iam.Role:
-    """IAM role for the autoscaler's service account only (IRSA), via the cluster's OIDC issuer."""
-    issuer = cluster.identities[0].oidcs[0].issuer
-    oidc = aws.iam.OpenIdConnectProvider("nuri-eks", url=issuer, client_id_lists=["sts.amazonaws.com"], opts=opts)
+def irsa_trust_policy(provider_arn: str, issuer_url: str, service_account: str) -> str:
+    """Only this one Kubernetes service account (`namespace:name`) may assume the role."""
+    host = issuer_url.removeprefix("https://")
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": provider_arn}, "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{host}:sub": f"system:serviceaccount:{service_account}",
+                                       f"{host}:aud": "sts.amazonaws.com"}}}]})
 
-    def trust(args: list[str]) -> str:
-        provider_arn, issuer_url = args
-        host = issuer_url.removeprefix("https://")
-        return json.dumps({"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"Federated": provider_arn}, "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {f"{host}:sub": f"system:serviceaccount:{AUTOSCALER_SERVICE_ACCOUNT}",
-                                           f"{host}:aud": "sts.amazonaws.com"}}}]})
 
-    role = aws.iam.Role("nuri-cluster-autoscaler", assume_role_policy=pulumi.Output.all(oidc.arn, issuer).apply(trust),
-                        opts=opts)
+def _irsa_role(name: str, service_account: str, oidc: aws.iam.OpenIdConnectProvider, issuer: pulumi.Output[str],
+               opts: pulumi.ResourceOptions) -> aws.iam.Role:
+    """IAM role for one service account (IRSA), via the cluster's OIDC issuer."""
+    trust = pulumi.Output.all(oidc.arn, issuer).apply(lambda args: irsa_trust_policy(args[0], args[1], service_account))
+    return aws.iam.Role(name, assume_role_policy=trust, opts=opts)
+
+
+def _autoscaler_role(cluster: aws.eks.Cluster, oidc: aws.iam.OpenIdConnectProvider, issuer: pulumi.Output[str],
+                     opts: pulumi.ResourceOptions) -> aws.iam.Role:
+    role = _irsa_role("nuri-cluster-autoscaler", AUTOSCALER_SERVICE_ACCOUNT, oidc, issuer, opts)
     aws.iam.RolePolicy("nuri-cluster-autoscaler", role=role.id, policy=cluster.name.apply(autoscaler_policy), opts=opts)
     return role
+
+
+def storage_class_spec() -> dict:
+    """The default StorageClass: encrypted gp3 EBS (AWS-managed key, which the EBS CSI
+    managed policy covers), bound where the pod lands, expandable. Retain: a deleted claim
+    leaves the object store's or a database's volume for an operator to remove."""
+    return {
+        "metadata": {"name": STORAGE_CLASS, "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+                     "labels": {"app.kubernetes.io/part-of": "nuri"}},
+        "provisioner": "ebs.csi.aws.com",
+        "parameters": {"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"},
+        "reclaimPolicy": "Retain",
+        "volumeBindingMode": "WaitForFirstConsumer",
+        "allowVolumeExpansion": True,
+    }
 
 
 def _kubeconfig(cluster: aws.eks.Cluster, region: str) -> pulumi.Output[str]:
@@ -157,10 +188,18 @@ def create(cfg: PlatformConfig) -> Cluster:
         opts=opts,
     )
 
+    # Before any node joins: network policy is enforced from the first pod on. (A DaemonSet
+    # add-on is ACTIVE without nodes; EKS created the unmanaged aws-node, which it adopts.)
+    vpc_cni = aws.eks.Addon("vpc-cni", cluster_name=cluster.name, addon_name="vpc-cni",
+                            configuration_values=json.dumps(VPC_CNI_CONFIGURATION),
+                            resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE",
+                            opts=opts)
+
     common = dict(cluster_name=cluster.name, node_role_arn=node_role.arn,
                   subnet_ids=[s.id for s in private_subnets], opts=opts)
     # desiredSize belongs to the cluster autoscaler once running; Pulumi sets only the bounds.
-    pool_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=["scalingConfig.desiredSize"]))
+    pool_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+        ignore_changes=["scalingConfig.desiredSize"], depends_on=[vpc_cni]))
     common["opts"] = pool_opts
     system_pool = aws.eks.NodeGroup(
         "system",
@@ -184,10 +223,27 @@ def create(cfg: PlatformConfig) -> Cluster:
         **common,
     )
 
-    autoscaler_role = _autoscaler_role(cluster, opts)
+    issuer = cluster.identities[0].oidcs[0].issuer
+    oidc = aws.iam.OpenIdConnectProvider("nuri-eks", url=issuer, client_id_lists=["sts.amazonaws.com"], opts=opts)
+    autoscaler_role = _autoscaler_role(cluster, oidc, issuer, opts)
+    ebs_role = _irsa_role("nuri-ebs-csi", EBS_CSI_SERVICE_ACCOUNT, oidc, issuer, opts)
+    ebs_policy = aws.iam.RolePolicyAttachment("nuri-ebs-csi", role=ebs_role.name, policy_arn=EBS_CSI_POLICY, opts=opts)
+    # Its controller is a Deployment: it becomes ACTIVE once the system pool has nodes.
+    ebs_csi = aws.eks.Addon("aws-ebs-csi-driver", cluster_name=cluster.name, addon_name="aws-ebs-csi-driver",
+                            service_account_role_arn=ebs_role.arn,
+                            resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE",
+                            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+                                depends_on=[system_pool, ebs_policy])))
+
     kubeconfig = _kubeconfig(cluster, cfg.eks_region)
     provider = k8s.Provider("cluster", kubeconfig=kubeconfig, enable_server_side_apply=True,
-                            opts=pulumi.ResourceOptions(depends_on=[cluster, system_pool, gpu_pool]))
+                            opts=pulumi.ResourceOptions(depends_on=[cluster, system_pool, gpu_pool, vpc_cni]))
+    sc = storage_class_spec()
+    storage_class = k8s.storage.v1.StorageClass(
+        STORAGE_CLASS, metadata=sc["metadata"], provisioner=sc["provisioner"], parameters=sc["parameters"],
+        reclaim_policy=sc["reclaimPolicy"], volume_binding_mode=sc["volumeBindingMode"],
+        allow_volume_expansion=sc["allowVolumeExpansion"],
+        opts=pulumi.ResourceOptions(provider=provider, depends_on=[ebs_csi]))
     return Cluster(
         provider=provider,
         kubeconfig=kubeconfig,
@@ -195,4 +251,5 @@ def create(cfg: PlatformConfig) -> Cluster:
         # The control plane's ENIs live in the VPC.
         api_server_cidrs=[cfg.eks_vpc_cidr],
         autoscaling=Autoscaling(cluster_name=cluster.name, region=cfg.eks_region, role_arn=autoscaler_role.arn),
+        volume_prerequisites=[ebs_csi, storage_class],
     )

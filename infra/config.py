@@ -14,6 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from nuri.cluster import names
+
 NAMESPACE = "nuri"
 # Keys read only as Pulumi secrets (`pulumi config set --secret`), never as PlatformConfig fields.
 SECRET_KEYS = ("kubeconfig", "feedbackDbPassword")
@@ -65,11 +67,12 @@ class Agency(BaseModel):
 
     @property
     def namespace(self) -> str:
-        return f"agency-{self.name}"
+        return names.agency_namespace(self.name)
 
     @property
     def bucket(self) -> str:
-        return f"agency-{self.name}"
+        """Its own bucket; its pipelines' storage.uri is s3://<bucket>/... (nuri/cluster/names.py)."""
+        return names.agency_bucket(self.name)
 
     @classmethod
     def parse(cls, entry: str, group_prefix: str) -> "Agency":
@@ -105,6 +108,7 @@ class PlatformConfig(BaseModel):
     gpu_mode: Literal["operator", "device-plugin"] = "operator"
     gpu_operator_version: str = "v25.3.2"
     device_plugin_version: str = "0.17.3"
+    device_plugin_node_discovery: bool = True  # device-plugin mode: GFD + NFD label the GPU nodes (infra/gpu.py)
     minio_chart_version: str = "5.4.0"
     kuberay_version: str = "1.7.0"
     kserve_version: str = "v0.20.0"
@@ -114,8 +118,10 @@ class PlatformConfig(BaseModel):
     minio_replicas: int = Field(default=1, ge=1)
     minio_storage_size: str = "500Gi"
     minio_tls: bool = False
-    # Pipelines
-    pipelines_mode: Literal["standalone", "multi-user"] = "standalone"
+    # Pipelines (upstream's kustomize manifests at the pinned tag; infra/kfp_manifests.py)
+    pipelines_mode: Literal["standalone"] = "standalone"
+    # Empty: github.com/kubeflow/pipelines at /tree/<pipelinesVersion>/. A URL: a git mirror
+    # with the same layout. Otherwise: a folder rendered by infra/kfp/render.sh (air-gapped).
     pipelines_manifests: str = ""
     # Tenants
     agency_group_prefix: str = "nuri-agency-"
@@ -159,6 +165,32 @@ class PlatformConfig(BaseModel):
                 raise ValueError(f"must not contain a world-open CIDR ({cidr})")
         return cidrs
 
+    @field_validator("pipelines_mode", mode="before")
+    @classmethod
+    def _no_multi_user(cls, value: str) -> str:
+        if value == "multi-user":
+            raise ValueError("multi-user is not supported: KFP's multi-user mode needs Kubeflow's profile "
+                             "controller, Istio and an authenticating proxy (it trusts a user header), which this "
+                             "program does not install; use standalone (see infra/README.md)")
+        return value
+
+    @field_validator("pipelines_version")
+    @classmethod
+    def _release_tag(cls, value: str) -> str:
+        # A tag, not a branch: the git URLs pin by it (infra/kfp_manifests.py kustomize_urls).
+        if not re.fullmatch(r"\d+\.\d+\.\d+", value):
+            raise ValueError(f"{value!r} is not a Kubeflow Pipelines release tag (like 2.5.0)")
+        return value
+
+    @field_validator("pipelines_manifests")
+    @classmethod
+    def _mirror_without_query(cls, value: str) -> str:
+        if "://" in value and ("?" in value or "/tree/" in value):
+            raise ValueError("give the mirror's repository URL only (like https://git.example/kubeflow/pipelines): "
+                             "the program adds /tree/<pipelinesVersion>/manifests/kustomize/..., and Pulumi's git "
+                             "retrieval drops a ?ref= query")
+        return value
+
     @field_validator("eks_vpc_cidr")
     @classmethod
     def _vpc_cidr(cls, cidr: str) -> str:
@@ -199,10 +231,6 @@ class PlatformConfig(BaseModel):
         names = [a.name for a in agencies]
         if len(names) != len(set(names)):
             raise ValueError(f"agencies: duplicate agency name in {names}")
-        if self.pipelines_mode == "multi-user":
-            for agency in agencies:
-                if not agency.owner:
-                    raise ValueError(f"agencies: agency {agency.name!r} needs owner=<email> when pipelinesMode is multi-user")
         return self
 
     @property

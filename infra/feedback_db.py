@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from nuri.cluster import names
+
 from . import charts, config
 from .cluster import Cluster
 from .config import Agency, PlatformConfig
@@ -31,7 +33,7 @@ IMAGE = "docker.io/library/postgres"
 UID = 999  # the postgres user of the official image
 ADMIN_SECRET = "postgres-admin"
 # In each agency namespace; nuri.config.DeployConfig.feedback_db_secret names it.
-URL_SECRET = "nuri-feedback-db"
+URL_SECRET = names.FEEDBACK_DB_SECRET
 # Pods that may reach the database (the model service, the retrain trigger, the setup
 # Jobs); the same as nuri.k8s.inference_service.LABEL_FEEDBACK_CLIENT (a test keeps them equal).
 CLIENT_LABEL = "nuri.io/feedback-db-client"
@@ -237,7 +239,9 @@ def deploy(cfg: PlatformConfig, cluster: Cluster, namespaces: dict[str, k8s.core
     admin = opaque_secret(ADMIN_SECRET, {"password": _admin_password(cfg)}, in_ns, namespace=NAMESPACE)
     if cfg.feedback_db == "install":
         host = f"{SERVICE}.{NAMESPACE}.svc.cluster.local"
-        server = _server(cfg, pulumi.ResourceOptions(provider=cluster.provider, depends_on=[ns, admin]))
+        # Its volume waits for what provisions it (eks: the EBS CSI driver and the default StorageClass).
+        server = _server(cfg, pulumi.ResourceOptions(provider=cluster.provider,
+                                                     depends_on=[ns, admin, *cluster.volume_prerequisites]))
     else:
         host, server = cfg.feedback_db_host, []
     urls = {a.name: _agency(cfg, cluster, a, host, namespaces[a.name], [ns, admin, *server]) for a in cfg.agency_list}

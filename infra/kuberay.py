@@ -8,6 +8,9 @@ from .cluster import Cluster
 from .config import PlatformConfig
 
 NAMESPACE = "kuberay-system"
+# The chart's pod labels for the operator (nameOverride kuberay-operator); agency
+# NetworkPolicies admit it to the Ray heads' dashboards (infra/tenants.py).
+OPERATOR_POD_LABELS = {"app.kubernetes.io/name": "kuberay-operator"}
 
 
 def values(cfg: PlatformConfig) -> dict:

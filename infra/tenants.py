@@ -1,17 +1,28 @@
 """One tenant per agency: namespace (Pod Security "restricted"), ResourceQuota with GPUs,
 LimitRange, default-deny NetworkPolicy plus only the flows the platform needs, a Role
 without wildcards bound to the agency's group, object-store credentials for its own
-bucket (also read by KServe's storage initializer, through the `nuri-model-reader`
-service account), and its pipeline profile. Everything here is derived from one config entry.
+bucket (the secret `nuri-object-store`, which pipeline steps and RayJobs read and
+KServe's storage initializer reads through the `nuri-model-reader` service account),
+the `nuri-training` service account RayJob pods run as, the object store's CA when it
+serves TLS. Everything here is derived from one config entry;
+the names are the ones the pipelines use (nuri/cluster/names.py).
+
+Standalone Kubeflow Pipelines runs every run's pods in `kubeflow` as `pipeline-runner`.
+So per agency, also: the same bucket-scoped credentials as a secret in `kubeflow`
+(`names.pipeline_object_store_secret`), which that agency's pipeline steps read; a Role in
+the agency namespace letting `kubeflow:pipeline-runner` do exactly what the cluster-mode
+steps do there (RayJobs, InferenceServices); and ingress from run pods to the Ray head's
+dashboard and the predictor. This isolates workloads, not submitters: see infra/README.md,
+"Tenancy under standalone Kubeflow Pipelines".
 """
 from __future__ import annotations
-
-import json
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import minio, pipelines
+from nuri.cluster import names
+
+from . import kuberay, minio, pipelines
 from .cluster import Cluster
 from .config import Agency, PlatformConfig
 from .minio import ObjectStore
@@ -19,7 +30,13 @@ from .minio import ObjectStore
 TENANT_LABEL = "nuri.io/tenant"
 AGENCY_LABEL = "nuri.io/agency"
 SERVING_CLIENT_LABEL = "nuri.io/serving-client"
-CREDENTIALS_SECRET = "object-store-credentials"
+CREDENTIALS_SECRET = names.OBJECT_STORE_SECRET
+# KubeRay labels a RayCluster's head pod so; the operator polls its dashboard (job status,
+# job stop) on this port from its own namespace (KubeRay v1.7 rayjob_controller).
+RAY_HEAD_SELECTOR = {"matchLabels": {"ray.io/node-type": "head"}}
+RAY_DASHBOARD_PORT = 8265
+PREDICTOR_SELECTOR = {"matchExpressions": [{"key": "serving.kserve.io/inferenceservice", "operator": "Exists"}]}
+PREDICTOR_PORT = 8080  # the server's port behind the predictor Service's 80 (nuri.k8s.inference_service)
 
 # Explicit resources and verbs: agencies run pipelines' pods, RayJobs and InferenceServices
 # in their namespace, and nothing cluster-wide. No "*", no exec/attach, no RBAC objects.
@@ -32,26 +49,28 @@ AGENCY_RULES = [
     {"apiGroups": ["ray.io"], "resources": ["rayjobs", "rayclusters", "rayservices"], "verbs": MANAGE},
     {"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"], "verbs": MANAGE},
 ]
-
-
-# What a pipeline step needs when training runs in the cluster (runtime.mode: cluster):
-# create and watch its stage's RayJob, read the Ray pods' logs, and delete the RayJob
-# at teardown; the deploy step creates or patches the release's InferenceService and
-# watches it become ready (it never deletes one: the previous release keeps serving
-# until the new one is ready). Bound only to the run service account of KFP multi-user mode.
-PIPELINE_RUN_SERVICE_ACCOUNT = "default-editor"
-PIPELINE_RUN_RULES = [
-    {"apiGroups": ["ray.io"], "resources": ["rayjobs"], "verbs": ["get", "list", "watch", "create", "delete"]},
-    {"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"],
-     "verbs": ["get", "list", "watch", "create", "patch"]},
-    {"apiGroups": [""], "resources": ["pods", "pods/log", "services"], "verbs": READ},
+# What `kubeflow:pipeline-runner` may do in an agency namespace: exactly the cluster-mode
+# steps' calls there. nuri/cluster/submit.py: RayJobs create (each stage), get (waiting),
+# list by run id and delete (timeout, teardown); nuri/cluster/deploy.py: InferenceServices
+# get, create, merge-patch. No pods, logs, secrets, services or RayClusters: the steps
+# follow Ray logs through the head's dashboard over HTTP (allow-pipeline-runs-ray-dashboard).
+PIPELINE_RUNNER_RULES = [
+    {"apiGroups": ["ray.io"], "resources": ["rayjobs"], "verbs": ["create", "get", "list", "delete"]},
+    {"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"], "verbs": ["create", "get", "patch"]},
 ]
+# Pods of a standalone KFP run: namespace `kubeflow`, KFP's run-pod label.
+PIPELINE_RUN_PODS = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": names.PIPELINES_NAMESPACE}},
+                     "podSelector": {"matchLabels": dict(names.PIPELINE_RUN_POD_LABELS)}}
+
 
 # KServe's storage initializer reads a release from the object store with the secrets
 # of the InferenceService's service account (nuri.config.DeployConfig.service_account):
 # this one lists only the agency's object-store secret, has no RBAC and mounts no API
 # token. The secret's annotations tell KServe where the object store is.
-MODEL_READER_SERVICE_ACCOUNT = "nuri-model-reader"
+MODEL_READER_SERVICE_ACCOUNT = names.MODEL_READER_SERVICE_ACCOUNT
+# RayJob pods (nuri.config.RayClusterConfig.service_account): no RBAC, no API token; they
+# read the object store with the secret by env reference, which needs no permission.
+TRAINING_SERVICE_ACCOUNT = names.TRAINING_SERVICE_ACCOUNT
 
 
 def kserve_s3_annotations(store: ObjectStore) -> dict[str, str]:
@@ -59,8 +78,8 @@ def kserve_s3_annotations(store: ObjectStore) -> dict[str, str]:
             "serving.kserve.io/s3-usehttps": "1" if store.secure else "0"}
 
 
-def namespace_labels(agency: Agency, cfg: PlatformConfig) -> dict[str, str]:
-    labels = {
+def namespace_labels(agency: Agency) -> dict[str, str]:
+    return {
         "app.kubernetes.io/part-of": "nuri",
         TENANT_LABEL: "true",
         AGENCY_LABEL: agency.name,
@@ -69,9 +88,6 @@ def namespace_labels(agency: Agency, cfg: PlatformConfig) -> dict[str, str]:
         "pod-security.kubernetes.io/audit": "restricted",
         "pod-security.kubernetes.io/warn": "restricted",
     }
-    if cfg.pipelines_mode == "multi-user":
-        labels["pipelines.kubeflow.org/enabled"] = "true"  # KFP's profile controller syncs its per-namespace objects
-    return labels
 
 
 def quota_hard(agency: Agency) -> dict[str, str]:
@@ -119,42 +135,49 @@ def network_policies(agency: Agency, api_server_cidrs: list) -> dict[str, dict]:
             "egress": [{"to": [{"namespaceSelector": _ns_selector(minio.NAMESPACE),
                                 "podSelector": {"matchLabels": {"app": "minio"}}}],
                         "ports": [{"protocol": "TCP", "port": minio.PORT}]}]},
-        "allow-pipelines-api": {  # KFP driver/launcher report to the API server and ML Metadata
+        "allow-pipelines-api": {  # clients (notebooks, the KFP SDK) submit and watch runs over HTTP
+            # Only the API port: standalone KFP runs no driver or launcher here, and its
+            # gRPC API and ML Metadata (8887, 8080) have no authentication.
             "podSelector": {}, "policyTypes": ["Egress"],
             "egress": [{"to": [{"namespaceSelector": _ns_selector(pipelines.NAMESPACE)}],
-                        "ports": [{"protocol": "TCP", "port": 8887}, {"protocol": "TCP", "port": 8888},
-                                  {"protocol": "TCP", "port": 8080}]}]},
+                        "ports": [{"protocol": "TCP", "port": 8888}]}]},
         "allow-serving-clients": {  # model endpoints, only from namespaces labelled as serving clients
-            "podSelector": {"matchExpressions": [{"key": "serving.kserve.io/inferenceservice", "operator": "Exists"}]},
+            "podSelector": PREDICTOR_SELECTOR,
             "policyTypes": ["Ingress"],
             "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {SERVING_CLIENT_LABEL: "true"}}}],
-                         "ports": [{"protocol": "TCP", "port": 8080}]}]},
+                         "ports": [{"protocol": "TCP", "port": PREDICTOR_PORT}]}]},
+        # Standalone KFP runs the agency's steps in `kubeflow`: the training steps follow
+        # their RayJob's driver log (or a long-lived cluster's Jobs API) on the head's
+        # dashboard, the deploy step asks the new service one question.
+        "allow-pipeline-runs-ray-dashboard": {
+            "podSelector": RAY_HEAD_SELECTOR, "policyTypes": ["Ingress"],
+            "ingress": [{"from": [PIPELINE_RUN_PODS], "ports": [{"protocol": "TCP", "port": RAY_DASHBOARD_PORT}]}]},
+        "allow-pipeline-runs-predictor": {
+            "podSelector": PREDICTOR_SELECTOR, "policyTypes": ["Ingress"],
+            "ingress": [{"from": [PIPELINE_RUN_PODS], "ports": [{"protocol": "TCP", "port": PREDICTOR_PORT}]}]},
+        "allow-kuberay-operator": {  # without it the operator cannot see a RayJob finish and marks it failed
+            "podSelector": RAY_HEAD_SELECTOR, "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"namespaceSelector": _ns_selector(kuberay.NAMESPACE),
+                                   "podSelector": {"matchLabels": kuberay.OPERATOR_POD_LABELS}}],
+                         "ports": [{"protocol": "TCP", "port": RAY_DASHBOARD_PORT}]}]},
     }
     if api_server_cidrs:
-        policies["allow-kube-api"] = {  # pipeline drivers and the Ray autoscaler call the API server
+        policies["allow-kube-api"] = {  # the Ray autoscaler calls the API server (KFP's drivers run in kubeflow)
             "podSelector": {}, "policyTypes": ["Egress"],
             "egress": [{"to": [{"ipBlock": {"cidr": cidr}} for cidr in api_server_cidrs],
                         "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]}]}
     return policies
 
 
-def launcher_config(agency: Agency, store: ObjectStore) -> dict[str, str]:
-    """KFP's per-namespace launcher settings: artifacts under the agency's own bucket,
-    read with the agency's own credentials."""
-    providers = {"minio": {"default": {
-        "endpoint": store.endpoint, "disableSSL": not store.secure, "region": "minio",
-        "credentials": {"fromEnv": False, "secretRef": {
-            "secretName": CREDENTIALS_SECRET, "accessKeyKey": "accesskey", "secretKeyKey": "secretkey"}}}}}
-    return {"defaultPipelineRoot": f"minio://{agency.bucket}/pipelines", "providers": json.dumps(providers)}
-
-
 def create_tenant(agency: Agency, cfg: PlatformConfig, cluster: Cluster, store: ObjectStore,
-                  depends_on: list[pulumi.Resource]) -> k8s.core.v1.Namespace:
+                  kfp: pulumi.Resource | None = None) -> k8s.core.v1.Namespace:
+    """kfp: what the Kubeflow Pipelines install returns (its namespace must exist before
+    the agency's pipeline secret is put there)."""
     name = agency.namespace
     base = pulumi.ResourceOptions(provider=cluster.provider)
     annotations = {"owner": agency.owner} if agency.owner else {}
     ns = k8s.core.v1.Namespace(
-        name, metadata=k8s.meta.v1.ObjectMetaArgs(name=name, labels=namespace_labels(agency, cfg), annotations=annotations),
+        name, metadata=k8s.meta.v1.ObjectMetaArgs(name=name, labels=namespace_labels(agency), annotations=annotations),
         opts=base)
     opts = pulumi.ResourceOptions(provider=cluster.provider, depends_on=[ns])
 
@@ -175,40 +198,49 @@ def create_tenant(agency: Agency, cfg: PlatformConfig, cluster: Cluster, store: 
         subjects=[k8s.rbac.v1.SubjectArgs(api_group="rbac.authorization.k8s.io", kind="Group", name=agency.group)],
         opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[ns, role]))
 
-    if cfg.pipelines_mode == "multi-user":
-        runs = k8s.rbac.v1.Role(f"{name}-pipeline-runs", metadata=meta("pipeline-runs"),
-                                rules=PIPELINE_RUN_RULES, opts=opts)
-        k8s.rbac.v1.RoleBinding(
-            f"{name}-pipeline-runs", metadata=meta("pipeline-runs"),
-            role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role", name="pipeline-runs"),
-            subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=PIPELINE_RUN_SERVICE_ACCOUNT, namespace=name)],
-            opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[ns, runs]))
-
     creds = store.agencies[agency.name]
+    credentials = {names.ACCESS_KEY_KEY: creds.access_key, names.SECRET_KEY_KEY: creds.secret_key,
+                   "endpoint": store.url, "bucket": agency.bucket}
     k8s.core.v1.Secret(
         f"{name}-{CREDENTIALS_SECRET}",
         metadata=k8s.meta.v1.ObjectMetaArgs(name=CREDENTIALS_SECRET, namespace=name, labels={AGENCY_LABEL: agency.name},
                                             annotations=kserve_s3_annotations(store)),
         type="Opaque",
-        string_data=pulumi.Output.secret({"accesskey": creds.access_key, "secretkey": creds.secret_key,
-                                          "endpoint": store.url, "bucket": agency.bucket}),
+        string_data=pulumi.Output.secret(dict(credentials)),
         opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[ns],
                                     additional_secret_outputs=["data", "stringData"]))
+    # The same credentials in `kubeflow`, where standalone KFP runs this agency's steps.
+    pipeline_secret = names.pipeline_object_store_secret(agency.name)
+    k8s.core.v1.Secret(
+        f"{names.PIPELINES_NAMESPACE}-{pipeline_secret}",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=pipeline_secret, namespace=names.PIPELINES_NAMESPACE,
+                                            labels={AGENCY_LABEL: agency.name}),
+        type="Opaque",
+        string_data=pulumi.Output.secret(dict(credentials)),
+        opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[kfp] if kfp is not None else [],
+                                    additional_secret_outputs=["data", "stringData"]))
+    runner_role = k8s.rbac.v1.Role(f"{name}-{names.PIPELINE_RUNNER_ROLE}", metadata=meta(names.PIPELINE_RUNNER_ROLE),
+                                   rules=PIPELINE_RUNNER_RULES, opts=opts)
+    k8s.rbac.v1.RoleBinding(
+        f"{name}-{names.PIPELINE_RUNNER_ROLE}", metadata=meta(names.PIPELINE_RUNNER_ROLE),
+        role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role",
+                                         name=names.PIPELINE_RUNNER_ROLE),
+        subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=names.PIPELINE_RUNNER_SERVICE_ACCOUNT,
+                                          namespace=names.PIPELINES_NAMESPACE)],
+        opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[ns, runner_role]))
     k8s.core.v1.ServiceAccount(f"{name}-{MODEL_READER_SERVICE_ACCOUNT}", metadata=meta(MODEL_READER_SERVICE_ACCOUNT),
                                secrets=[k8s.core.v1.ObjectReferenceArgs(name=CREDENTIALS_SECRET)],
                                automount_service_account_token=False, opts=opts)
-    k8s.core.v1.ConfigMap(f"{name}-kfp-launcher", metadata=meta("kfp-launcher"),
-                          data=launcher_config(agency, store), opts=opts)
-    if cfg.pipelines_mode == "multi-user":
-        # The Kubeflow Profile adopts the namespace (its "owner" annotation matches) for KFP multi-user.
-        k8s.apiextensions.CustomResource(
-            f"{name}-profile", api_version="kubeflow.org/v1", kind="Profile",
-            metadata={"name": name, "labels": {AGENCY_LABEL: agency.name}},
-            spec={"owner": {"kind": "User", "name": agency.owner}},
-            opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[ns, *depends_on]))
+    # The agency's own Role cannot make service accounts; the platform makes this one.
+    k8s.core.v1.ServiceAccount(f"{name}-{TRAINING_SERVICE_ACCOUNT}", metadata=meta(TRAINING_SERVICE_ACCOUNT),
+                               automount_service_account_token=False, opts=opts)
+    minio.ca_bundle(store, name, opts)  # pipeline steps and RayJobs trust a TLS object store with it
+    # No kfp-launcher ConfigMap here: standalone KFP runs every pipeline in its own
+    # namespace, whose launcher config (infra/kfp_manifests.py) is the only one read; the
+    # CA ConfigMap there (infra/pipelines.py) is the one the agency's steps mount.
     return ns
 
 
 def create_all(cfg: PlatformConfig, cluster: Cluster, store: ObjectStore,
-               depends_on: list[pulumi.Resource]) -> dict[str, k8s.core.v1.Namespace]:
-    return {a.name: create_tenant(a, cfg, cluster, store, depends_on) for a in cfg.agency_list}
+               kfp: pulumi.Resource | None = None) -> dict[str, k8s.core.v1.Namespace]:
+    return {a.name: create_tenant(a, cfg, cluster, store, kfp) for a in cfg.agency_list}

@@ -6,15 +6,28 @@ import logging
 import os
 from pathlib import Path
 
-from nuri.config import DomainConfig
+from nuri.config import _PATH_FIELDS, DomainConfig  # the data fields that name locations
 
 log = logging.getLogger("nuri")
 
 
+# Fields of data.bootstrap that name files (load_domain_config resolves the same ones).
+_BOOTSTRAP_PATH_FIELDS = ("offdomain_prompts", "harmful_prompts", "reviewed")
+
+
 def local_paths(config: DomainConfig) -> list[str]:
-    """Config locations a cluster pod cannot read (not object-store URIs)."""
-    paths = [f"data.{k}" for k, v in config.data.model_dump().items()
-             if isinstance(v, str) and k not in ("holdout_fraction",) and "://" not in v]
+    """Config fields naming a file or folder on local disk, which a cluster pod cannot read.
+    Only fields that hold locations: a licence name or a bad-input policy is not one."""
+    def local(value) -> bool:
+        return isinstance(value, str) and bool(value) and "://" not in value
+
+    data = config.data
+    paths = [f"data.{k}" for k in _PATH_FIELDS if local(getattr(data, k, None))]
+    paths += [f"data.sources[{i}].path" for i, src in enumerate(data.sources) if local(getattr(src, "path", None))]
+    if data.bootstrap is not None:
+        paths += [f"data.bootstrap.{k}" for k in _BOOTSTRAP_PATH_FIELDS if local(getattr(data.bootstrap, k, None))]
+    if local(config.evaluation.benchmarks):
+        paths.append("evaluation.benchmarks")
     if "://" not in config.storage.uri:
         paths.append("storage.uri")
     if config.base_model.source == "pretrained" and "://" not in (config.base_model.path or ""):

@@ -117,7 +117,7 @@ class S3Storage:
 
         endpoint = endpoint or os.environ.get("NURI_S3_ENDPOINT")
         if not endpoint:
-            raise NuriError("s3:// storage needs NURI_S3_ENDPOINT (e.g. http://minio.nuri-system:9000)")
+            raise NuriError("s3:// storage needs NURI_S3_ENDPOINT (e.g. http://minio.nuri-storage.svc.cluster.local:9000)")
         parsed = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")
         if parsed.username or parsed.password:
             # Credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY only; the URL is
@@ -195,9 +195,12 @@ class S3Storage:
         import pyarrow.fs
 
         parsed = urlparse(self.endpoint if "://" in self.endpoint else f"https://{self.endpoint}")
+        # The AWS SDK under pyarrow reads no CA variable itself; a private CA (MinIO with
+        # TLS in the cluster) is handed over from the one the minio SDK uses.
         return pyarrow.fs.S3FileSystem(
             endpoint_override=parsed.netloc, scheme=parsed.scheme,
-            access_key=self._credentials[0], secret_key=self._credentials[1])
+            access_key=self._credentials[0], secret_key=self._credentials[1],
+            tls_ca_file_path=os.environ.get("SSL_CERT_FILE") if self.secure else None)
 
 
 def open_storage(uri: str) -> LocalStorage | S3Storage:

@@ -10,6 +10,7 @@ from kfp import dsl, kubernetes
 
 import components as c
 from components.training import ray_teardown as teardown_component
+from nuri.cluster import names
 from nuri.config import ClusterConfig, DeployConfig, DomainConfig
 
 PIPELINE_NAME = "nuri-reference"
@@ -24,8 +25,15 @@ def object_store_access(task, cluster: ClusterConfig) -> None:
     # Credentials come from a Kubernetes secret as env vars, never from parameters.
     kubernetes.use_secret_as_env(task, secret_name=cluster.object_store_secret,
                                  secret_key_to_env={"accesskey": "AWS_ACCESS_KEY_ID",
-                                                    "secretkey": "AWS_SECRET_ACCESS_KEY"})
+                                                    "secretkey": "AWS_SECRET_ACCESS_KEY"},
+                                 optional=None)  # no `optional` field: KFP 2.5.0 does not know it (infra/kfp_ir.py)
     task.set_env_variable("NURI_S3_ENDPOINT", cluster.object_store_endpoint)
+    if cluster.object_store_endpoint.startswith("https://"):
+        # MinIO with TLS: its private CA, from the ConfigMap the platform puts beside the steps (kubeflow).
+        kubernetes.use_config_map_as_volume(task, config_map_name=names.OBJECT_STORE_CA_CONFIGMAP,
+                                            mount_path=names.OBJECT_STORE_CA_MOUNT)
+        task.set_env_variable("SSL_CERT_FILE", names.object_store_ca_file())
+        task.set_env_variable("AWS_CA_BUNDLE", names.object_store_ca_file())
 
 
 def task_resources(task, cluster: ClusterConfig) -> None:
@@ -47,7 +55,7 @@ def build_pipeline_for(config: DomainConfig):
     exit handler, training steps sized as submitters rather than trainers, and the
     deploy step after the self-test (the local runner has no cluster to deploy to)."""
     cluster_mode = config.runtime.mode == "cluster"
-    return build_pipeline(config.cluster, ray_teardown=cluster_mode,
+    return build_pipeline(config.pipeline_cluster(), ray_teardown=cluster_mode,
                           deploy=config.deploy if cluster_mode and config.deploy.enabled else None)
 
 
@@ -129,7 +137,7 @@ def _steps(domain_config, run_id, cluster: ClusterConfig, *, submit_only: bool,
             served.set_caching_options(False)
             # The API key the step asks its one question with, by reference from a secret.
             kubernetes.use_secret_as_env(served, secret_name=deploy.api_key_secret,
-                                         secret_key_to_env={"apikey": "NURI_API_KEY"})
+                                         secret_key_to_env={"apikey": "NURI_API_KEY"}, optional=None)
             tasks.append(served)
     for task in tasks:
         object_store_access(task, cluster)

@@ -19,7 +19,7 @@ PIPELINE_NAME = "nuri-retrain-trigger"
 
 def build_trigger_pipeline(config: DomainConfig):
     """Returns the pipeline function with this domain's cluster settings on its task."""
-    cluster, secret = config.cluster, config.deploy.feedback_db_secret
+    cluster, secret = config.pipeline_cluster(), config.deploy.feedback_db_secret
     feedback_trigger.component_spec.implementation.container.image = cluster.image
 
     @dsl.pipeline(name=PIPELINE_NAME, description="Nuri retrain trigger: retrains the domain when its ratings "
@@ -34,7 +34,8 @@ def build_trigger_pipeline(config: DomainConfig):
         task_resources(task, cluster)
         if secret:
             kubernetes.use_secret_as_env(task, secret_name=secret,
-                                         secret_key_to_env={"url": config.feedback.database_url_env})
+                                         secret_key_to_env={"url": config.feedback.database_url_env},
+                                         optional=None)  # KFP 2.5.0 drops the pod label below on `optional`
             kubernetes.add_pod_label(task, label_key=LABEL_FEEDBACK_CLIENT, label_value="true")
 
     return retrain_trigger

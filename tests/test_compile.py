@@ -10,6 +10,7 @@ import sys
 import pytest
 import yaml
 
+from nuri.cluster import names
 from nuri_testing import REPO, WELFARE
 
 TRAINING = {"pretrain", "sft", "reward-model", "ppo"}
@@ -28,6 +29,9 @@ def compiled(tmp_path_factory):
                           cwd=REPO, capture_output=True, text=True, timeout=120, env={**os.environ, **SECRETS})
     assert proc.returncode == 0, proc.stderr
     assert "local paths" in proc.stdout  # the sample's data is on local disk: the user is told
+    note = next(line for line in proc.stdout.splitlines() if "local paths" in line)
+    assert "data.corpus," in note and "storage.uri" in note
+    assert "corpus_licence" not in note and "on_bad_input" not in note  # settings, not locations
     docs = list(yaml.safe_load_all(out.read_text()))
     return docs[0], (docs[1] if len(docs) > 1 else {})
 
@@ -69,7 +73,8 @@ def test_kubernetes_settings_carry_selectors_tolerations_and_secrets(compiled):
     assert len(executors) == 12  # ten recipe steps, the safety classifier and the service assets
     for name, cfg in executors.items():
         secret = cfg["secretAsEnv"][0]
-        assert secret["secretName"] == "nuri-object-store"
+        # what infra/tenants.py creates per agency in kubeflow, where standalone KFP runs the steps
+        assert secret["secretName"] == names.pipeline_object_store_secret("welfare")
         envs = {m["envVar"] for m in secret["keyToEnv"]}
         assert envs == {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
     training = [cfg for name, cfg in executors.items() if any(t.replace("-", "") in name.replace("-", "")
@@ -106,3 +111,24 @@ def test_cluster_image_from_config(tmp_path):
     spec = next(yaml.safe_load_all(out.read_text()))
     images = {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values()}
     assert images == {"harbor.gov.local/nuri/platform:1.2"}
+
+
+def test_only_location_fields_are_listed_as_local_paths():
+    from nuri.compile import local_paths
+    from nuri.config import load_domain_config
+
+    config = load_domain_config(WELFARE)
+    listed = local_paths(config)
+    assert {"data.corpus", "data.sft", "data.preferences", "storage.uri"} <= set(listed)
+    assert not {"data.corpus_licence", "data.on_bad_input"} & set(listed)
+    assert all(not p.startswith("data.") or p.split(".")[1].split("[")[0] in
+               {"corpus", "sft", "preferences", "safety", "offdomain", "knowledge_eval", "feedback", "sources",
+                "bootstrap"} for p in listed), listed
+    # In the cluster every location is an object-store URI: nothing to warn about.
+    raw = config.model_dump()
+    for key in ("corpus", "sft", "preferences", "safety", "offdomain", "knowledge_eval"):
+        if raw["data"].get(key):
+            raw["data"][key] = f"s3://agency-welfare/nuri/data/{key}"
+    raw["storage"]["uri"] = names.agency_storage_uri("welfare")
+    raw["evaluation"]["benchmarks"] = None
+    assert local_paths(type(config).model_validate(raw)) == []

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from nuri.cluster.submit import kubernetes_custom_objects, pod_namespace
+from nuri.cluster.submit import kubernetes_custom_objects
 from nuri.config import DomainConfig
 from nuri.errors import NuriError
 from nuri.k8s import inference_service as isvc_render
@@ -214,7 +214,7 @@ def deploy_release(config: DomainConfig, release: Release, *, api=None, namespac
     if promoted != release.version:
         raise DeployFailed(f"{release.name} is not the promoted release of {release.domain} "
                            f"(promoted: {promoted or 'none'}); only a self-tested release is served")
-    namespace = namespace or d.namespace or pod_namespace()
+    namespace = namespace or d.namespace or config.cluster_namespace()
     isvc = isvc_render.render_inference_service(config, release_name=release.name, storage_uri=release.uri,
                                                 namespace=namespace)
     name = isvc["metadata"]["name"]

@@ -2,7 +2,7 @@
 dicts in, dicts out; no Kubernetes client, no Ray.
 
     job = render_rayjob(config, stage="sft", run_id="20261123-1200-ab12",
-                        work_uri="s3://nuri-runs/welfare/jobs/nuri-welfare-sft-1a2b3c4d")
+                        work_uri="s3://agency-welfare/nuri/jobs/nuri-welfare-sft-1a2b3c4d")
 
 The RayJob's entrypoint is `python -m nuri.train.entry --work-uri <work_uri>`: it reads
 the stage's job spec (config, input URIs) from the object store, runs the same
@@ -11,6 +11,12 @@ and report back under the work URI. KubeRay deletes the Ray cluster when the job
 (`shutdownAfterJobFinishes`), the RayJob itself after `ttlSecondsAfterFinished`, and
 stops a job that outlives `activeDeadlineSeconds`; the pipeline's exit handler deletes
 every RayJob labelled with the run id, so a cancelled run leaves nothing behind.
+
+The pods run as the agency's `nuri-training` service account and read the object store
+with its `nuri-object-store` secret (`ray_cluster.object_store_secret`, in the agency
+namespace; the pipeline steps, in `kubeflow`, read another: `cluster.object_store_secret`) (both made per agency by infra/tenants.py; names in
+nuri/cluster/names.py); with an https:// object-store endpoint they also mount the
+private CA from the ConfigMap `nuri-object-store-ca` and trust it.
 
 Every rendered RayJob validates against the KubeRay v1.7 CRD (tests/cluster) and the
 platform policy (non-root, limits on every container, secrets only by reference).
@@ -23,6 +29,7 @@ import hashlib
 import re
 import shlex
 
+from nuri.cluster import names
 from nuri.config import DomainConfig
 from nuri.k8s.labels import LABEL_DOMAIN, LABEL_MANAGED, MANAGED_BY  # noqa: F401 (re-exported)
 
@@ -69,15 +76,38 @@ def _security_context() -> dict:
             "seccompProfile": {"type": "RuntimeDefault"}}
 
 
+CA_VOLUME = "object-store-ca"
+
+
+def _tls(config: DomainConfig) -> bool:
+    return config.cluster.object_store_endpoint.startswith("https://")
+
+
 def _env(config: DomainConfig) -> list[dict]:
-    secret = config.cluster.object_store_secret
-    return [
+    secret = config.runtime.ray_cluster.object_store_secret  # in the RayJob's (agency) namespace
+    env = [
         {"name": "NURI_S3_ENDPOINT", "value": config.cluster.object_store_endpoint},
-        {"name": "AWS_ACCESS_KEY_ID", "valueFrom": {"secretKeyRef": {"name": secret, "key": "accesskey"}}},
-        {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": {"secretKeyRef": {"name": secret, "key": "secretkey"}}},
+        {"name": "AWS_ACCESS_KEY_ID", "valueFrom": {"secretKeyRef": {"name": secret, "key": names.ACCESS_KEY_KEY}}},
+        {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": {"secretKeyRef": {"name": secret, "key": names.SECRET_KEY_KEY}}},
         {"name": "HF_HUB_OFFLINE", "value": "1"},
         {"name": "RAY_USAGE_STATS_ENABLED", "value": "0"},
     ]
+    if _tls(config):
+        # MinIO's certificate comes from the platform's private CA: the minio SDK reads
+        # SSL_CERT_FILE, boto3 AWS_CA_BUNDLE (nuri.storage hands it to pyarrow too).
+        env += [{"name": "SSL_CERT_FILE", "value": names.object_store_ca_file()},
+                {"name": "AWS_CA_BUNDLE", "value": names.object_store_ca_file()}]
+    return env
+
+
+def _ca_mount(config: DomainConfig, container: dict, volumes: list[dict]) -> None:
+    """With a TLS object store: the CA ConfigMap, read-only, in this container."""
+    if not _tls(config):
+        return
+    container.setdefault("volumeMounts", []).append(
+        {"name": CA_VOLUME, "mountPath": names.OBJECT_STORE_CA_MOUNT, "readOnly": True})
+    if not any(v["name"] == CA_VOLUME for v in volumes):
+        volumes.append({"name": CA_VOLUME, "configMap": {"name": names.OBJECT_STORE_CA_CONFIGMAP}})
 
 
 def _resources(cpu: str, memory: str, gpus: int = 0, gpu_resource: str = "nvidia.com/gpu") -> dict:
@@ -126,10 +156,13 @@ def render_rayjob(config: DomainConfig, *, stage: str, run_id: str, work_uri: st
     worker = {"name": "ray-worker", "image": image, "env": copy.deepcopy(env),
               "resources": _resources(rc.worker_cpu, rc.worker_memory, gpus, config.cluster.gpu_resource),
               "securityContext": _security_context()}
-    volumes = None
+    worker_volumes: list[dict] = []
     if rc.shared_memory:
         worker["volumeMounts"] = [{"name": "shm", "mountPath": "/dev/shm"}]
-        volumes = [{"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": rc.shared_memory}}]
+        worker_volumes = [{"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": rc.shared_memory}}]
+    head_volumes: list[dict] = []
+    _ca_mount(config, head, head_volumes)
+    _ca_mount(config, worker, worker_volumes)
     submitter = {"name": "ray-job-submitter", "image": image,
                  "resources": _resources("500m", "1Gi"), "securityContext": _security_context()}
 
@@ -162,14 +195,15 @@ def render_rayjob(config: DomainConfig, *, stage: str, run_id: str, work_uri: st
                 "headGroupSpec": {
                     # No training on the head: its CPUs stay free for the driver and GCS.
                     "rayStartParams": {"dashboard-host": "0.0.0.0", "num-cpus": "0"},
-                    "template": {"metadata": {"labels": dict(labels)}, **_pod(config, head, gpu=False)},
+                    "template": {"metadata": {"labels": dict(labels)},
+                                 **_pod(config, head, gpu=False, volumes=head_volumes)},
                 },
                 "workerGroupSpecs": [{
                     "groupName": "gpu-workers" if gpus else "cpu-workers",
                     "replicas": workers, "minReplicas": workers, "maxReplicas": workers,
                     "rayStartParams": {},
                     "template": {"metadata": {"labels": dict(labels)},
-                                 **_pod(config, worker, gpu=bool(gpus), volumes=volumes)},
+                                 **_pod(config, worker, gpu=bool(gpus), volumes=worker_volumes)},
                 }],
             },
         },
@@ -184,12 +218,13 @@ def example_config(gpu: bool) -> DomainConfig:
 
     base = load_domain_config(Path(__file__).resolve().parents[2] / "domains" / "welfare.yaml")
     raw = base.model_dump()
-    raw["storage"] = {"uri": "s3://nuri-runs/welfare"}
+    raw["storage"] = {"uri": names.agency_storage_uri("welfare")}
     raw["runtime"].update(mode="cluster", num_workers=2, use_gpu=gpu)
     # two workers: twice the rollouts per PPO batch, so each worker's mini-batch still holds
     # the 8 that reward whitening needs
     raw["stages"]["ppo"]["batch_size"] = 2 * raw["stages"]["ppo"]["batch_size"]
-    raw["runtime"]["ray_cluster"].update(namespace="agency-welfare", service_account="nuri-training",
+    raw["runtime"]["ray_cluster"].update(namespace=names.agency_namespace("welfare"),
+                                         service_account=names.TRAINING_SERVICE_ACCOUNT,
                                          gpus_per_worker=1 if gpu else 0,
                                          worker_cpu="8" if gpu else "4", worker_memory="64Gi" if gpu else "16Gi")
     return DomainConfig.model_validate(raw)

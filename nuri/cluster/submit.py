@@ -199,7 +199,8 @@ class KubeRayRunner:
 
 def _owner_reference() -> dict | None:
     """The step's own pod as owner (KFP sets KFP_POD_NAME/KFP_POD_UID), so Kubernetes
-    deletes the RayJob with the pod even if the exit handler never runs."""
+    deletes the RayJob with the pod even if the exit handler never runs. Only when both
+    are in one namespace: the exit handler is what tears down RayJobs in another."""
     name, uid = os.environ.get("KFP_POD_NAME"), os.environ.get("KFP_POD_UID")
     if not (name and uid):
         return None
@@ -228,8 +229,11 @@ def run_stage_in_cluster(stage: str, config: DomainConfig, run_id: str, inputs: 
         log.info("%s: submitted job %s to %s", stage, job_id, runner.address)
         outcome = runner.wait(job_id, timeout_s=rc.wait_timeout_seconds, poll_s=min(rc.poll_seconds, 2.0), sink=sink)
     else:
-        namespace = rc.namespace or pod_namespace()
-        job = rayjob.render_rayjob(config, stage=stage, run_id=run_id, work_uri=work, owner=_owner_reference())
+        namespace = rc.namespace or config.cluster_namespace()
+        # An owner must share the RayJob's namespace, or the garbage collector deletes the
+        # RayJob at once; under standalone KFP the step's pod is in kubeflow, so mostly none.
+        owner = _owner_reference() if namespace == pod_namespace(default="") else None
+        job = rayjob.render_rayjob(config, stage=stage, run_id=run_id, work_uri=work, owner=owner)
         job["metadata"].setdefault("namespace", namespace)
         runner = KubeRayRunner(namespace, kube_api, jobs_client_factory=_jobs_client)
         runner.submit(job)
@@ -273,7 +277,7 @@ def cleanup_run(config: DomainConfig, run_id: str, *, kube_api=None, jobs_runner
         runner = jobs_runner or JobsApiRunner(rc.existing_cluster_address)
         removed["stopped_jobs"] = runner.stop_run(run_id)
     else:
-        runner = KubeRayRunner(rc.namespace or pod_namespace(), kube_api)
+        runner = KubeRayRunner(rc.namespace or config.cluster_namespace(), kube_api)
         removed["deleted_rayjobs"] = runner.delete_run(run_id)
     log.info("teardown of run %s: %s", run_id, removed)
     return removed

@@ -1,7 +1,7 @@
 """The entry point a training job runs in the cluster (the RayJob's entrypoint, or a job
 on a long-lived RayCluster through the Ray Jobs API):
 
-    python -m nuri.train.entry --work-uri s3://nuri-runs/welfare/jobs/nuri-welfare-sft-1a2b3c4d
+    python -m nuri.train.entry --work-uri s3://agency-welfare/nuri/jobs/nuri-welfare-sft-1a2b3c4d
 
 It reads the job spec staged by the pipeline step (nuri.cluster.staging), fetches the
 inputs, runs the very same `training_stage` a local run uses on the Ray cluster it was

@@ -121,33 +121,44 @@ def test_the_service_gets_the_feedback_database_url_by_reference_only(tmp_path, 
         assert inference_service.merge_patch(_render(off))["spec"]["predictor"]["labels"] is None  # cleared on update
 
 
-def _restricted_violations(pod: dict, containers: list[dict]) -> list[str]:
-    """Pod Security `restricted` (v1.30) rules policy.py does not cover: drop ALL and a
-    RuntimeDefault seccomp profile, at container level or (seccomp) pod level."""
-    found = []
-    pod_seccomp = (pod.get("seccompProfile") or {}).get("type")
-    for c in containers:
-        ctx = c.get("securityContext") or {}
-        if "ALL" not in (ctx.get("capabilities") or {}).get("drop", []):
-            found.append(f"{c['name']}: capabilities.drop lacks ALL")
-        if ((ctx.get("seccompProfile") or {}).get("type") or pod_seccomp) not in ("RuntimeDefault", "Localhost"):
-            found.append(f"{c['name']}: no RuntimeDefault seccomp profile")
-        if ctx.get("allowPrivilegeEscalation") is not False:
-            found.append(f"{c['name']}: privilege escalation allowed")
-        if (ctx.get("runAsNonRoot", pod.get("runAsNonRoot"))) is not True:
-            found.append(f"{c['name']}: may run as root")
-    return found
-
-
-def test_runtime_and_service_pass_the_platform_policy_and_restricted_pod_security(tmp_path):
-    isvc = _render(_config(tmp_path, {"gpus": 1}))
-    assert policy.check_all([RUNTIME, isvc]) == []
-    # The predictor pod as KServe builds it: the runtime's container under the model's fields.
+def predictor_pod(isvc: dict, runtime: dict, storage_context: dict) -> dict:
+    """The predictor pod as KServe (Standard mode) builds it: the predictor's pod fields, the
+    runtime's container under the model's fields, and the storage-initializer init
+    container KServe injects with the security context from its Helm values."""
     predictor = isvc["spec"]["predictor"]
-    container = {**RUNTIME["spec"]["containers"][0],
+    container = {**runtime["spec"]["containers"][0],
                  **{k: v for k, v in predictor["model"].items() if k not in ("modelFormat", "runtime", "storageUri")}}
-    assert _restricted_violations(predictor["securityContext"], [container]) == []
-    assert _restricted_violations({}, RUNTIME["spec"]["containers"]) == []
+    pod = {k: v for k, v in predictor.items()
+           if k not in ("model", "minReplicas", "maxReplicas", "labels", "deploymentStrategy", "canaryTrafficPercent")}
+    return {**pod, "containers": [container],
+            "initContainers": [{"name": "storage-initializer", "image": "kserve/storage-initializer",
+                                "securityContext": storage_context}],
+            "volumes": [{"name": "kserve-provision-location", "emptyDir": {}}]}
+
+
+@pytest.fixture(scope="module")
+def storage_context():
+    from infra import serving
+    from infra.config import PlatformConfig
+
+    return serving.values(PlatformConfig())["kserve"]["storage"]["containerSecurityContext"]
+
+
+@pytest.mark.parametrize("gpus", [0, 1])
+def test_predictor_pod_passes_restricted_pod_security(tmp_path, gpus, storage_context):
+    from infra import pod_security
+
+    isvc = _render(_config(tmp_path, {"gpus": gpus}))
+    assert policy.check_all([RUNTIME, isvc]) == []
+    pod = predictor_pod(isvc, RUNTIME, storage_context)
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod_security.pod_violations(pod, "restricted") == []
+    # Each part holds on its own too: the runtime's container, the injected init container.
+    bare = {k: v for k, v in pod.items() if k != "securityContext"}
+    assert pod_security.pod_violations(bare, "restricted") == []
+    # And the check can fail: a predictor without the render's contexts is refused.
+    naked = {**pod, "securityContext": {}, "containers": [{"name": "kserve-container", "image": "x"}]}
+    assert pod_security.pod_violations(naked, "restricted")
 
 
 def test_bad_input_is_one_line_naming_the_field(tmp_path, config):

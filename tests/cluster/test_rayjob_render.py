@@ -23,7 +23,7 @@ def _job(gpu: bool, **runtime) -> dict:
         raw["runtime"]["ray_cluster"].update(runtime)
         config = DomainConfig.model_validate(raw)
     return rayjob.render_rayjob(config, stage="pretrain", run_id="20261123-120000-ab12",
-                                work_uri="s3://nuri-runs/welfare/jobs/x")
+                                work_uri="s3://agency-welfare/nuri/jobs/x")
 
 
 def _pods(job):
@@ -45,7 +45,7 @@ def test_job_lifecycle_and_auth_settings():
     assert spec["ttlSecondsAfterFinished"] == 600 and spec["backoffLimit"] == 1
     assert spec["activeDeadlineSeconds"] == 86400
     assert spec["rayClusterSpec"]["authOptions"] == {"mode": "token"}
-    assert spec["entrypoint"] == "python -m nuri.train.entry --work-uri s3://nuri-runs/welfare/jobs/x"
+    assert spec["entrypoint"] == "python -m nuri.train.entry --work-uri s3://agency-welfare/nuri/jobs/x"
     job = _job(False, auth_token_secret="ray-token", ttl_seconds_after_finished=60, backoff_limit=0)
     assert job["spec"]["rayClusterSpec"]["authOptions"] == {"mode": "token", "secretName": "ray-token"}
     assert job["spec"]["ttlSecondsAfterFinished"] == 60 and job["spec"]["backoffLimit"] == 0
@@ -115,3 +115,26 @@ def test_committed_examples_are_current(tmp_path):
         assert committed.exists(), f"run: python -m nuri.cluster.rayjob manifests/training"
         assert yaml.safe_load(committed.read_text()) == yaml.safe_load(path.read_text()), \
             f"{committed} is stale: python -m nuri.cluster.rayjob manifests/training"
+
+
+@needs_crds
+def test_a_tls_object_store_brings_its_ca_into_head_and_workers():
+    from nuri.cluster import names
+
+    raw = rayjob.example_config(False).model_dump()
+    raw["cluster"]["object_store_endpoint"] = names.object_store_url(secure=True)
+    job = rayjob.render_rayjob(DomainConfig.model_validate(raw), stage="sft", run_id="r", work_uri="s3://b/p")
+    crd_schema.validate_custom_resource(job)
+    assert check_all([job]) == []
+    for pod in _pods(job):
+        container = pod["containers"][0]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["NURI_S3_ENDPOINT"].startswith("https://")
+        assert env["SSL_CERT_FILE"] == env["AWS_CA_BUNDLE"] == "/etc/nuri/object-store-ca/ca.crt"
+        mount = next(m for m in container["volumeMounts"] if m["name"] == "object-store-ca")
+        assert mount == {"name": "object-store-ca", "mountPath": "/etc/nuri/object-store-ca", "readOnly": True}
+        assert {"name": "object-store-ca", "configMap": {"name": "nuri-object-store-ca"}} in pod["volumes"]
+    # Plain HTTP: no CA, no extra variables.
+    for pod in _pods(_job(False)):
+        assert "SSL_CERT_FILE" not in {e["name"] for e in pod["containers"][0]["env"]}
+        assert all(v["name"] != "object-store-ca" for v in pod.get("volumes", []))

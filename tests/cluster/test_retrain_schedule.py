@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from nuri.cluster import names
 from nuri.cluster.retrain_schedule import (compile_trigger, recurring_run_name, schedule_retrain,
                                            schedule_threshold_check, submit_retrain)
 from nuri.config import load_domain_config
@@ -60,11 +61,13 @@ def test_the_trigger_pipeline_is_one_task_with_its_secrets_by_reference(tmp_path
     assert json.loads(spec["root"]["inputDefinitions"]["parameters"]["domain_config"]["defaultValue"])["name"] == \
         "welfare"
     assert _secret_env(k8s) == {"nuri-feedback-db": {"url": "NURI_FEEDBACK_DB_URL"},
-                                "nuri-object-store": {"accesskey": "AWS_ACCESS_KEY_ID",
+                                # welfare's secret in kubeflow, where standalone KFP runs the trigger
+                                names.pipeline_object_store_secret("welfare"): {"accesskey": "AWS_ACCESS_KEY_ID",
                                                       "secretkey": "AWS_SECRET_ACCESS_KEY"}}
     assert k8s["podMetadata"]["labels"] == {"nuri.io/feedback-db-client": "true"}  # what the database admits
     assert "postgresql" not in json.dumps([spec, platform])  # a secret's name, never its value
-    assert all(s["optional"] is False for s in k8s["secretAsEnv"])  # without its secret the pod does not start
+    # without its secret the pod does not start (no `optional`: Kubernetes' default, false; KFP 2.5.0 knows no such field)
+    assert all(not s.get("optional") for s in k8s["secretAsEnv"])
     assert {"name": "NURI_S3_ENDPOINT", "value": config.cluster.object_store_endpoint} in container["env"]
     resources = container["resources"]
     assert (resources["resourceCpuLimit"], resources["resourceMemoryLimit"]) == (config.cluster.task_cpu,
@@ -75,7 +78,7 @@ def test_without_a_feedback_secret_the_trigger_gets_only_the_object_store(tmp_pa
     config = _config(tmp_path, deploy={"feedback_db_secret": None})
     spec, platform = yaml.safe_load_all(compile_trigger(config, tmp_path / "trigger.yaml").read_text())
     _, _, k8s = _trigger_executor(spec, platform)
-    assert set(_secret_env(k8s)) == {"nuri-object-store"} and "podMetadata" not in k8s
+    assert set(_secret_env(k8s)) == {names.pipeline_object_store_secret("welfare")} and "podMetadata" not in k8s
 
 
 def test_schedule_creates_a_recurring_run_on_the_configured_cron(tmp_path, kfp_api):

@@ -173,3 +173,33 @@ def test_teardown_deletes_every_rayjob_of_the_run_and_nothing_else(cluster_confi
 def test_teardown_in_local_mode_does_nothing(tmp_path):
     config = load_domain_config(write_domain(tmp_path, TINY_OVERRIDES))
     assert cleanup_run(config, "run-7", kube_api=object()) == {}
+
+
+def test_standalone_kfp_the_rayjob_goes_to_the_agency_namespace_without_a_cross_namespace_owner(
+        tmp_path, dirs, monkeypatch):
+    """Standalone KFP runs the step in `kubeflow`: the RayJob still goes to agency-<domain>,
+    and gets no ownerReference to the step's pod (an owner in another namespace would have
+    the garbage collector delete it at once); the teardown finds it there."""
+    import nuri.cluster.submit as submit
+
+    overrides = deep_merge(TINY_OVERRIDES, {"runtime": {"mode": "cluster", "ray_cluster": {
+        "poll_seconds": 0.01, "wait_timeout_seconds": 60}}})
+    config = load_domain_config(write_domain(tmp_path, overrides))
+    assert config.runtime.ray_cluster.namespace is None
+    monkeypatch.setenv("KFP_POD_NAME", "nuri-reference-abc-sft")
+    monkeypatch.setenv("KFP_POD_UID", "0b9e0f3c-0000-4000-8000-000000000001")
+    monkeypatch.setattr(submit, "pod_namespace", lambda default="default": "kubeflow")
+    api = StandInCustomObjectsApi([("Complete", "SUCCEEDED")], fake_entrypoint("ok"))
+    run_stage_in_cluster("sft", config, "run-9", dirs["inputs"], dirs["data"], dirs["model"], dirs["report"],
+                         kube_api=api, sink=lambda text: None)
+    (job,) = api.objects.values()
+    assert job["metadata"]["namespace"] == f"agency-{config.name}"
+    assert "ownerReferences" not in job["metadata"]
+    assert cleanup_run(config, "run-9", kube_api=api)["deleted_rayjobs"] == [job["metadata"]["name"]]
+    # In the RayJob's own namespace the step's pod is still its owner.
+    monkeypatch.setattr(submit, "pod_namespace", lambda default="default": f"agency-{config.name}")
+    api = StandInCustomObjectsApi([("Complete", "SUCCEEDED")], fake_entrypoint("ok"))
+    run_stage_in_cluster("sft", config, "run-10", dirs["inputs"], dirs["data"], dirs["model"], dirs["report"],
+                         kube_api=api, sink=lambda text: None)
+    (job,) = api.objects.values()
+    assert job["metadata"]["ownerReferences"][0]["name"] == "nuri-reference-abc-sft"

@@ -2,13 +2,13 @@
 
 `PlatformMocks` is a STAND-IN for the Pulumi engine and its providers, which cannot run
 here (no Pulumi CLI, no cluster, no cloud): it records every resource registration with
-its inputs, answers provider-computed outputs with placeholders, and answers the two
-provider functions the program invokes (YAML decode, kustomize render) offline.
+its inputs, answers provider-computed outputs with placeholders, and answers the one
+provider function the program invokes (YAML decode) offline.
 """
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +17,11 @@ import yaml
 
 from pulumi.runtime.rpc import is_rpc_secret
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Upstream renderings (../shared/upstream/README.md): what a kustomize git URL renders to.
+SHARED_UPSTREAM = REPO_ROOT.parent / "shared" / "upstream"
+KUSTOMIZE_RENDERINGS = {"manifests/kustomize/cluster-scoped-resources": "cluster-scoped-resources.yaml",
+                        "manifests/kustomize/env/platform-agnostic": "env-platform-agnostic.yaml"}
 KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n"
 # A small on-premise stack: defaults everywhere, two agencies.
 MINIMAL = {"agencies": ["health gpus=4 cpu=64 memory=256Gi", "tax"]}
@@ -51,13 +54,17 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
     def __init__(self) -> None:
         self.registered: list[Registered] = []
-        self.kustomize_directories: list[str] = []
+        self.invokes: list[tuple[str, dict[str, Any]]] = []  # provider functions called: (token, args)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         self.registered.append(Registered(args.typ, args.name, args.inputs))
         state = dict(args.inputs)
         if args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = f"mock-password-{args.name}"
+        elif args.typ == "tls:index/privateKey:PrivateKey":
+            state["privateKeyPem"] = f"-----BEGIN PRIVATE KEY-----\nmock-{args.name}\n-----END PRIVATE KEY-----\n"
+        elif args.typ == "tls:index/selfSignedCert:SelfSignedCert":
+            state["certPem"] = f"-----BEGIN CERTIFICATE-----\nmock-{args.name}\n-----END CERTIFICATE-----\n"
         elif args.typ.startswith("aws:"):
             state.setdefault("arn", f"arn:aws:mock:::{args.name}")
             if args.typ == "aws:eks/cluster:Cluster":
@@ -67,12 +74,18 @@ class PlatformMocks(pulumi.runtime.Mocks):
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
+        self.invokes.append((args.token, dict(args.args)))
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # KFP's manifests are large
         if args.token == "kubernetes:yaml:decode":
-            return {"result": [d for d in yaml.safe_load_all(args.args["text"]) if d]}
+            return {"result": [d for d in yaml.load_all(args.args["text"], Loader=loader) if d]}
         if args.token == "kubernetes:kustomize:directory":
-            self.kustomize_directories.append(args.args["directory"])
-            text = (FIXTURES / "kfp-render-standin.yaml").read_text()
-            return {"result": [d for d in yaml.safe_load_all(text) if d]}
+            # A git URL .../tree/<ref>/<path>, answered with the shared rendering of upstream
+            # at that ref; nothing when that rendering is not on this machine.
+            ref, _, path = args.args["directory"].partition("/tree/")[2].partition("/")
+            rendering = SHARED_UPSTREAM / f"kfp-{ref}" / KUSTOMIZE_RENDERINGS.get(path, "?")
+            if not rendering.is_file():
+                return {"result": []}
+            return {"result": [d for d in yaml.load_all(rendering.read_text(), Loader=loader) if d]}
         raise NotImplementedError(f"mock has no answer for {args.token}")
 
 
@@ -83,7 +96,7 @@ class Rendered:
     registered: list[Registered]
     outputs: dict[str, Any]
     secret_outputs: set[str]
-    kustomize_directories: list[str] = field(default_factory=list)
+    invokes: list[tuple[str, dict[str, Any]]] = ()
 
     def of_type(self, typ: str) -> list[Registered]:
         return [r for r in self.registered if r.typ == typ]
@@ -149,7 +162,7 @@ def render(raw_config: dict[str, Any], kubeconfig: str | None = KUBECONFIG) -> R
         return pulumi.Output.from_input(asyncio.ensure_future(collect()))
 
     run()
-    return Rendered(mocks.registered, values, secrets, mocks.kustomize_directories)
+    return Rendered(mocks.registered, values, secrets, mocks.invokes)
 
 
 def stack_config(stack: str) -> dict[str, Any]:

@@ -37,7 +37,7 @@ def test_secrets_are_kms_encrypted_and_audit_logs_on(eks_example):
 
 def test_iam_roles_carry_only_the_managed_policies_eks_needs(eks_example):
     attached = {r.inputs["policyArn"] for r in eks_example.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
-    assert attached == set(cluster_eks.CLUSTER_POLICIES) | set(cluster_eks.NODE_POLICIES)
+    assert attached == set(cluster_eks.CLUSTER_POLICIES) | set(cluster_eks.NODE_POLICIES) | {cluster_eks.EBS_CSI_POLICY}
     trusts = {r.name: json.loads(r.inputs["assumeRolePolicy"])["Statement"][0] for r in eks_example.of_type("aws:iam/role:Role")}
     assert trusts["nuri-eks-cluster"]["Principal"] == {"Service": "eks.amazonaws.com"}
     assert trusts["nuri-eks-node"]["Principal"] == {"Service": "ec2.amazonaws.com"}
@@ -104,22 +104,34 @@ def test_tenants_may_reach_the_api_server_inside_the_vpc_only(eks_example):
     assert policy["spec"]["egress"][0]["to"] == [{"ipBlock": {"cidr": "10.40.0.0/16"}}]
 
 
-def test_multi_user_pipelines_get_a_profile_per_agency(eks_example):
-    assert eks_example.kustomize_directories[0].split("?")[0].endswith("/platform-agnostic-multi-user")
-    profile = eks_example.one("Profile", "agency-health")
-    assert profile["spec"] == {"owner": {"kind": "User", "name": "ml-lead@health.gov.example"}}
-    namespace = eks_example.one("Namespace", "agency-health")
-    assert namespace["metadata"]["annotations"] == {"owner": "ml-lead@health.gov.example"}
-    assert namespace["metadata"]["labels"]["pipelines.kubeflow.org/enabled"] == "true"
+def test_network_policies_are_enforced_by_the_vpc_cni_before_nodes_join(eks_example):
+    addon = _one(eks_example, "aws:eks/addon:Addon", "vpc-cni")
+    assert addon["addonName"] == "vpc-cni"
+    assert json.loads(addon["configurationValues"]) == {"enableNetworkPolicy": "true"}
+    assert addon["resolveConflictsOnCreate"] == "OVERWRITE"  # adopts the aws-node EKS made
 
 
-def test_pipeline_runs_may_manage_only_their_rayjobs_and_inference_services(eks_example):
-    role = eks_example.one("Role", "pipeline-runs", "agency-health")
-    assert role["rules"][0] == {"apiGroups": ["ray.io"], "resources": ["rayjobs"],
-                                "verbs": ["get", "list", "watch", "create", "delete"]}
-    # The deploy step creates or updates the release's InferenceService; it never deletes one.
-    assert role["rules"][1] == {"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"],
-                                "verbs": ["get", "list", "watch", "create", "patch"]}
-    assert "*" not in json.dumps(role["rules"]) and "secrets" not in json.dumps(role["rules"])
-    binding = eks_example.one("RoleBinding", "pipeline-runs", "agency-health")
-    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "default-editor", "namespace": "agency-health"}]
+def test_ebs_csi_driver_with_its_own_least_privilege_role(eks_example):
+    addon = _one(eks_example, "aws:eks/addon:Addon", "aws-ebs-csi-driver")
+    assert addon["addonName"] == "aws-ebs-csi-driver"
+    assert addon["serviceAccountRoleArn"].endswith("nuri-ebs-csi")
+    roles = {r.name: r.inputs for r in eks_example.of_type("aws:iam/role:Role")}
+    trust = json.loads(roles["nuri-ebs-csi"]["assumeRolePolicy"])["Statement"][0]
+    assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert trust["Condition"]["StringEquals"] == {
+        "oidc.eks.mock.example/id/NURI:sub": "system:serviceaccount:kube-system:ebs-csi-controller-sa",
+        "oidc.eks.mock.example/id/NURI:aud": "sts.amazonaws.com"}
+    ebs = [r.inputs["policyArn"] for r in eks_example.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+           if r.name == "nuri-ebs-csi"]
+    assert ebs == ["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"]  # its one policy, AWS-managed
+    assert len(eks_example.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")) == 1  # shared by both IRSA roles
+
+
+def test_default_storage_class_is_encrypted_gp3_on_the_ebs_driver(eks_example, minimal):
+    (sc,) = eks_example.k8s("StorageClass")
+    assert sc["metadata"]["name"] == "gp3"
+    assert sc["metadata"]["annotations"] == {"storageclass.kubernetes.io/is-default-class": "true"}
+    assert sc["provisioner"] == "ebs.csi.aws.com"
+    assert sc["parameters"]["type"] == "gp3" and sc["parameters"]["encrypted"] == "true"
+    assert sc["volumeBindingMode"] == "WaitForFirstConsumer" and sc["reclaimPolicy"] == "Retain"
+    assert not minimal.k8s("StorageClass")  # existing clusters keep their own default class
