@@ -4,6 +4,7 @@ release, de-identify text. Errors a user can fix print as one line and exit non-
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -48,6 +49,36 @@ def cmd_run(args) -> int:
     if result.status == "succeeded":
         return 0
     return 3 if result.status == "gate_failed" else 1
+
+
+def cmd_bootstrap(args) -> int:
+    """Reads the domain's documents and writes the sets data.bootstrap derives from them,
+    with review.jsonl for `nuri label`: what the pipeline's ingest step trains on."""
+    import shutil
+    import tempfile
+
+    from nuri.data.bootstrap import REPORT_FILE, REVIEW_FILE, SET_FILES
+    from nuri.data.ingest import ingest
+    from nuri.errors import ConfigError
+
+    config = _config(args)
+    if config.data.bootstrap is None:
+        raise ConfigError(f"{args.domain}: data.bootstrap is not set (nothing to derive)")
+    out = Path(args.out)
+    with tempfile.TemporaryDirectory() as tmp:
+        ingest(config, Path(tmp))
+        out.mkdir(parents=True, exist_ok=True)
+        report = json.loads((Path(tmp) / REPORT_FILE).read_text())
+        for name in [*(SET_FILES[s] for s in report["sets"]), REVIEW_FILE, REPORT_FILE]:
+            shutil.copyfile(Path(tmp) / name, out / name)
+    for name, by_origin in report["sets"].items():
+        print(f"{name}: " + ", ".join(f"{v} {k}" for k, v in by_origin.items()))
+    review = report["review"]
+    print(f"reviewed so far: {review.get('reviewed', 0)}; rejected by the reviewer: "
+          f"{review.get('rejected_by_reviewer', 0)}")
+    print(f"wrote {out}/. Review: nuri label --input {out / REVIEW_FILE} --output <reviewed.jsonl> --shuffle, "
+          "then set data.bootstrap.reviewed to that file")
+    return 0
 
 
 def cmd_compile(args) -> int:
@@ -236,6 +267,12 @@ def make_parser() -> argparse.ArgumentParser:
                                         "crossed, or --force)")
     retrain_cli.add_arguments(sp)
     sp.set_defaults(func=retrain_cli.run)
+
+    sp = sub.add_parser("bootstrap", help="derive SFT, preference, off-domain, harmful and knowledge sets from "
+                                          "the domain's documents (data.bootstrap), for review")
+    domain_arg(sp)
+    sp.add_argument("--out", required=True, help="folder for the derived sets and review.jsonl")
+    sp.set_defaults(func=cmd_bootstrap)
 
     from nuri.data import label
 

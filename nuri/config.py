@@ -11,6 +11,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from nuri.cluster import names
 from nuri.errors import ConfigError
 from nuri.gates import STAGE_METRICS, Criterion
 
@@ -64,11 +65,15 @@ class RayClusterConfig(_Strict):
     for the stage, torn down when it ends), or on a long-lived RayCluster through the Ray
     Jobs API when `existing_cluster_address` is set. See nuri/cluster/README.md."""
 
-    namespace: str | None = Field(None, description="namespace of the RayJob; default: the pipeline pod's own")
+    namespace: str | None = Field(None, description="namespace of the RayJob; default: the agency's, agency-<domain> "
+                                                    "(standalone KFP runs the step itself in kubeflow)")
     image: str | None = Field(None, description="image of head and workers; default: cluster.image")
     ray_version: str = Field("2.60.0", description="Ray version inside the image (KubeRay needs it)")
-    service_account: str | None = Field(None, description="service account of the Ray pods")
-    priority_class: str | None = Field("nuri-training", description="PriorityClass of the Ray pods")
+    service_account: str | None = Field(names.TRAINING_SERVICE_ACCOUNT, description="service account of the Ray "
+                                        "pods (infra/tenants.py makes it per agency: no RBAC, no API token)")
+    object_store_secret: str = Field(names.OBJECT_STORE_SECRET, description="secret (keys accesskey, secretkey) the "
+                                     "Ray pods read in the RayJob's namespace (infra/tenants.py makes it per agency)")
+    priority_class: str | None = Field(names.TRAINING_PRIORITY_CLASS, description="PriorityClass of the Ray pods")
     head_cpu: str = "2"
     head_memory: str = "8Gi"
     worker_cpu: str = Field("8", description="CPU limit per Ray worker pod (one Ray Train worker each)")
@@ -393,9 +398,12 @@ class ClusterConfig(_Strict):
 
     image: str = Field("registry.nuri.local/nuri/platform:0.1.0",
                        description="platform image built from the repo's Dockerfile")
-    object_store_secret: str = Field("nuri-object-store",
-                                     description="Kubernetes secret with keys accesskey, secretkey")
-    object_store_endpoint: str = "http://minio.nuri-system.svc.cluster.local:9000"
+    object_store_secret: str | None = Field(
+        None, description="secret (keys accesskey, secretkey) the pipeline steps read, in the namespace they run in; "
+                          "default: nuri-object-store-agency-<domain>, which infra/tenants.py makes in kubeflow "
+                          "(standalone KFP) per agency, for its bucket agency-<name> only")
+    object_store_endpoint: str = Field(names.object_store_url(), description="https://... when the stack sets "
+                                       "nuri:minioTls (pods then trust the CA in ConfigMap nuri-object-store-ca)")
     gpu_resource: str = "nvidia.com/gpu"
     gpus_per_training_task: int = Field(1, ge=0)
     gpu_node_selector: dict[str, str] = {"nuri.io/pool": "gpu"}
@@ -405,6 +413,11 @@ class ClusterConfig(_Strict):
     task_cpu: str = "2"
     task_memory: str = "8Gi"
 
+    def step_secret(self, domain: str) -> str:
+        """The object-store secret a domain's pipeline steps read: `object_store_secret`, or
+        the one the platform makes in `kubeflow` for the agency named after the domain."""
+        return self.object_store_secret or names.pipeline_object_store_secret(domain)
+
 
 class DeployConfig(_Strict):
     """The pipeline's `deploy` step (cluster mode only): after the self-test promoted the
@@ -413,20 +426,20 @@ class DeployConfig(_Strict):
     endpoint (releases/<domain>/DEPLOYED.json). See nuri/cluster/README.md."""
 
     enabled: bool = Field(True, description="add the deploy step to the cluster-mode pipeline")
-    namespace: str | None = Field(None, description="namespace of the InferenceService; default: the pipeline "
-                                                    "pod's own")
+    namespace: str | None = Field(None, description="namespace of the InferenceService; default: the agency's, "
+                                                    "agency-<domain> (standalone KFP runs the step in kubeflow)")
     service_name: str = Field("nuri-{domain}", description="InferenceService name; {domain} is replaced")
     runtime: str = Field("nuri-service", description="KServe ClusterServingRuntime that serves the release")
     deployment_mode: Literal["Standard", "Serverless"] = Field(
         "Standard", description="KServe mode of the platform (infra/serving.py installs Standard)")
-    service_account: str | None = Field("nuri-model-reader", description="service account whose secret KServe's "
+    service_account: str | None = Field(names.MODEL_READER_SERVICE_ACCOUNT, description="service account whose secret KServe's "
                                         "storage initializer reads the release with (infra/tenants.py)")
     api_key_secret: str = Field("nuri-serving-api-key", description="secret (key apikey) with the service's API key")
     feedback_db_secret: str | None = Field(
-        "nuri-feedback-db", description="secret (key url) with the SQLAlchemy URL of the agency's feedback "
+        names.FEEDBACK_DB_SECRET, description="secret (key url) with the SQLAlchemy URL of the agency's feedback "
         "database (infra/feedback_db.py makes it per agency); the service and the retrain trigger get it as "
         "feedback.database_url_env, by reference; None: not given")
-    priority_class: str | None = "nuri-serving"
+    priority_class: str | None = names.SERVING_PRIORITY_CLASS
     cpu_request: str = "1"
     cpu_limit: str = "2"
     memory_request: str = "4Gi"
@@ -496,6 +509,10 @@ class DomainConfig(_Strict):
     organisation: str
     description: str = ""
     languages: list[str] = ["ko"]
+    data_grade: Literal["public", "sensitive", "confidential"] = Field(
+        description="security grade of the domain's data (공개 / 민감 / 비공개), on every data card, release and "
+                    "profile card; confidential keeps storage in the tenant's own bucket and any teacher model in "
+                    "the cluster (nuri/data_grade.py)")
     data: DataConfig
     base_model: BaseModelConfig = BaseModelConfig()
     runtime: RuntimeConfig = RuntimeConfig()
@@ -516,6 +533,16 @@ class DomainConfig(_Strict):
         if not _SLUG.match(v):
             raise ValueError("must be lowercase letters, digits and '-', starting with a letter")
         return v
+
+    @model_validator(mode="after")
+    def _grade_enforced(self):
+        from nuri.data_grade import label, violations
+
+        problems = violations(self)
+        if problems:
+            raise ValueError(f"data_grade {label(self.data_grade)}: {problems[0]}"
+                             + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+        return self
 
     @model_validator(mode="after")
     def _whitening_per_worker(self):
@@ -549,6 +576,17 @@ class DomainConfig(_Strict):
 
     def to_json(self) -> str:
         return self.model_dump_json()
+
+    def pipeline_cluster(self) -> ClusterConfig:
+        """`cluster` as the compiled pipeline applies it: the steps' object-store secret
+        resolved for this domain (ClusterConfig.step_secret). The config itself keeps None."""
+        return self.cluster.model_copy(update={"object_store_secret": self.cluster.step_secret(self.name)})
+
+    def cluster_namespace(self) -> str:
+        """Where this domain's RayJobs and InferenceService go unless ray_cluster.namespace /
+        deploy.namespace say otherwise: its agency's namespace (standalone KFP runs the steps
+        themselves in kubeflow)."""
+        return names.agency_namespace(self.name)
 
     @classmethod
     def from_json(cls, text: str) -> "DomainConfig":
@@ -614,6 +652,11 @@ def load_domain_config(path: str | Path) -> DomainConfig:
             value = data.get(key)
             if isinstance(value, str) and not _is_uri(value) and not Path(value).is_absolute():
                 data[key] = str((path.parent / value).resolve())
+        boot = data.get("bootstrap")
+        for key in ("offdomain_prompts", "harmful_prompts", "reviewed"):
+            value = boot.get(key) if isinstance(boot, dict) else None
+            if isinstance(value, str) and not _is_uri(value) and not Path(value).is_absolute():
+                boot[key] = str((path.parent / value).resolve())
         for src in data.get("sources") or []:
             value = src.get("path") if isinstance(src, dict) else None
             if isinstance(value, str) and not _is_uri(value) and not Path(value).is_absolute():

@@ -52,10 +52,12 @@ def _shorten(line: str) -> str:
 
 
 @contextmanager
-def progress_to_terminal(log_path: Path):
+def progress_to_terminal(log_path: Path, terminal=None):
+    """Everything printed goes to log_path; progress lines also to `terminal` (default
+    the process's own, sys.__stdout__; a notebook passes its cell's sys.stdout)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("a", encoding="utf-8") as log:
-        terminal = sys.__stdout__
+        terminal = terminal or sys.__stdout__
         tee = _Tee(log, terminal)
         with redirect_stdout(tee), redirect_stderr(tee):
             yield

@@ -54,7 +54,20 @@ def preflight(config: DomainConfig) -> dict[str, int]:
             if k == 0:
                 raise DataError(f"{uri}: no records")
             counts[field] = k
+    if data.bootstrap is not None:
+        counts.update(check_bootstrap(config))
     return counts
+
+
+def check_bootstrap(config: DomainConfig) -> dict[str, int]:
+    """data.bootstrap's inputs are there and readable, and the guard has the words the
+    derived declines and refusals need; returns the shared prompts' counts."""
+    from nuri.data.bootstrap import guard_messages, read_prompts
+
+    boot = config.data.bootstrap
+    guard_messages(config)
+    return {"shared_offdomain_prompts": len(read_prompts(boot.offdomain_prompts, ("prompt",))),
+            "shared_harmful_prompts": len(read_prompts(boot.harmful_prompts, ("prompt", "category")))}
 
 
 def check_storage(uri: str, timeout_s: float = 5.0) -> None:

@@ -258,6 +258,7 @@ def register_stage(config_json: str, model_dir: str, report_dirs: dict[str, str]
         card = json.loads((Path(report_dirs["dataset"]) / "card.json").read_text()) \
             if (Path(report_dirs["dataset"]) / "card.json").exists() else {}
         lineage = {
+            "data_grade": config.data_grade,
             "data": {"dataset_version": reports["prepare"].get("dataset_version"),
                      "dataset_uri": reports["prepare"].get("dataset_uri"),
                      "files_sha256": card.get("files_sha256", {}), "sources": card.get("sources", {})},

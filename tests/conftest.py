@@ -31,6 +31,25 @@ def tiny_domain(tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def reference_run(tmp_path_factory):
+    """The suite's one run of the reference pipeline, through the reference notebook
+    (validate, run locally, curves, evaluation chart, compile and submit to a stand-in
+    KFP API). Its release is served, rated and retrained by the tests that take it."""
+    from types import SimpleNamespace
+
+    from nuri_testing import NOTEBOOKS, REFERENCE_RUN, KfpApiStandIn, execute_notebook
+
+    tmp = tmp_path_factory.mktemp("reference")
+    domain = write_domain(tmp, REFERENCE_RUN)
+    with KfpApiStandIn() as api:
+        nb = execute_notebook(NOTEBOOKS / "reference_pipeline.ipynb",
+                              {"DOMAIN": str(domain), "RUN_ROOT": str(tmp / "runs"), "RUN_ID": "test",
+                               "PACKAGE": str(tmp / "build" / "nuri-reference.yaml"), "KFP_HOST": api.url},
+                              tmp / "reference_pipeline.executed.ipynb")
+    return SimpleNamespace(tmp=tmp, domain=domain, notebook=nb, api=api)
+
+
+@pytest.fixture(scope="session")
 def shared_samples() -> Path:
     path = SHARED / "samples"
     if not path.is_dir():

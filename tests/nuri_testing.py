@@ -208,3 +208,81 @@ def tiny_model(folder: Path, texts: list[str] | None = None, vocab_size: int = 4
                                  eos_token_id=tok.eos_token_id)).save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
+
+
+# --- notebooks, executed (tests/test_notebook.py, and the suite's one reference run) --------
+
+NOTEBOOKS = REPO / "notebooks"
+
+
+def notebook_kernel(folder: Path) -> Path:
+    """A kernelspec for this interpreter (the venv's python), in a folder of its own: a
+    kernel named python3 elsewhere on the machine cannot be picked instead."""
+    import json
+    import sys
+
+    spec = folder / "nuri-venv"
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Nuri (.venv)", "language": "python"}))
+    return folder
+
+
+def execute_notebook(notebook: Path, parameters: dict, out: Path):
+    """Runs every cell, with `parameters` injected after the cell tagged "parameters"
+    (as papermill does); a cell that raises fails the test with its traceback. The
+    executed notebook is written to `out`, to read when something is missing."""
+    import os
+
+    import nbformat
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient import NotebookClient
+
+    kernels = notebook_kernel(out.parent / "kernels")
+    nb = nbformat.read(notebook, as_version=4)
+    at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+    injected = "# Parameters injected by the tests\n" + "".join(f"{k} = {v!r}\n" for k, v in parameters.items())
+    nb.cells.insert(at + 1, nbformat.v4.new_code_cell(injected, metadata={"tags": ["injected-parameters"]}))
+    km = AsyncKernelManager(kernel_name="nuri-venv", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]))
+    client = NotebookClient(nb, km=km, timeout=900, resources={"metadata": {"path": str(NOTEBOOKS)}})
+    # The feedback log is the domain's SQLite file, whatever database this shell points at.
+    env = {k: v for k, v in os.environ.items() if k not in ("NURI_FEEDBACK_DB_URL", "NURI_API_KEY")}
+    try:
+        client.execute(env=env)
+    finally:
+        nbformat.write(nb, str(out))
+    return nb
+
+
+def cell(nb, tag: str) -> dict:
+    return next(c for c in nb.cells if tag in c.metadata.get("tags", []))
+
+
+def text(c) -> str:
+    return "".join(o.get("text", "") if o["output_type"] == "stream" else o.get("data", {}).get("text/plain", "")
+                   for o in c.outputs)
+
+
+def pngs(c) -> int:
+    return sum("image/png" in o.get("data", {}) for o in c.outputs)
+
+
+# The suite's one reference run (tests/conftest.py: reference_run), made through the
+# reference notebook as a data scientist makes it: its tests read the notebook's outputs
+# (test_notebook.py) and the release it made (test_pipeline_local.py, the feedback
+# notebook and loop). A handful of ratings counts. The retrain starts from the release's
+# model. A 0.3M-parameter model learns a handful of corrections only when it meets each
+# often (measured: with 16 questions, 8 repeats and 60 SFT steps every answer stayed a
+# non-answer; with 4, 50 and 150 steps one of 4 turned right and three began to state
+# facts): so few questions, many repeats, more SFT steps and few of the others. Its stage
+# gates ask what a model that already knows the corpus can show; the reward model's 20
+# steps are not what the loop test measures. The release gates are the run's own.
+RETRAIN = {"correction_repeats": 50,
+           "stages": {"pretrain": {"max_steps": 4}, "sft": {"max_steps": 200}, "reward": {"max_steps": 20},
+                      "ppo": {"total_episodes": 8}},
+           "gates": {"pretrain": [{"metric": "eval_loss_drop", "min": -0.05}],
+                     "sft": [{"metric": "train_loss_drop", "min": 0.0}], "reward": []}}
+REFERENCE_RUN = deep_merge(TINY_OVERRIDES, {"feedback": {
+    "min_ratings": 6, "thresholds": {"hallucination": 0.3, "evasive": 0.3, "harmful": 0.2}, "retrain": RETRAIN}})

@@ -53,7 +53,7 @@ def test_invalid_config_names_file_line_and_field(tmp_path, override, field, pro
 
 def test_missing_required_section(tmp_path):
     path = tmp_path / "d.yaml"
-    path.write_text("name: x1\ndisplay_name: X\norganisation: O\nserving: {selftest: {in_domain: [q]}}\n")
+    path.write_text("name: x1\ndisplay_name: X\norganisation: O\ndata_grade: public\nserving: {selftest: {in_domain: [q]}}\n")
     with pytest.raises(ConfigError, match=r"d.yaml: data: required field is missing"):
         load_domain_config(path)
 

@@ -1,6 +1,7 @@
 """The reference pipeline end to end on the embedded default (KFP's local runner, a
-local Ray, local storage), as a user runs it: `nuri run`; and the feedback loop on its
-release: raters, `nuri monitor`, `nuri retrain` from the release."""
+local Ray, local storage): the release of the suite's reference run (made through the
+notebook, tests/conftest.py), `nuri run` as a user runs it (stopped by its release
+gate), and the feedback loop on the release: raters, `nuri monitor`, `nuri retrain`."""
 
 import json
 import os
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from nuri_testing import REPO, TINY_OVERRIDES, deep_merge, write_domain
+from nuri_testing import REPO, TINY_OVERRIDES, cell, deep_merge, text, write_domain
 
 pytestmark = pytest.mark.slow
 
@@ -21,40 +22,19 @@ def nuri_run(domain: Path, root: Path):
                            "--run-id", "test"], cwd=REPO, capture_output=True, text=True, timeout=900)
 
 
-# The retrain starts from the release's model. A 0.3M-parameter model learns a handful of
-# corrections only when it meets each often (measured: with 16 questions, 8 repeats and 60
-# SFT steps every answer stayed a non-answer; with 4, 50 and 150 steps one of 4 turned
-# right and three began to state facts): so few questions, many repeats, more SFT steps
-# and few of the others. Its stage gates ask what a model that already knows the corpus
-# can show; the reward model's 20 steps are not what this test measures. The release
-# gates are the run's own, unchanged.
-RETRAIN = {"correction_repeats": 50,
-           "stages": {"pretrain": {"max_steps": 4}, "sft": {"max_steps": 200}, "reward": {"max_steps": 20},
-                      "ppo": {"total_episodes": 8}},
-           "gates": {"pretrain": [{"metric": "eval_loss_drop", "min": -0.05}],
-                     "sft": [{"metric": "train_loss_drop", "min": 0.0}], "reward": []}}
-
-
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("reference")
-    domain = write_domain(tmp, deep_merge(TINY_OVERRIDES, {"feedback": {
-        "min_ratings": 6, "thresholds": {"hallucination": 0.3, "evasive": 0.3, "harmful": 0.2}, "retrain": RETRAIN}}))
-    proc = nuri_run(domain, tmp / "runs")
-    return tmp, domain, proc
+def reference(reference_run):
+    """The suite's one reference run (tests/conftest.py), made through the notebook."""
+    return reference_run.tmp, reference_run.domain, reference_run.notebook
 
 
 def test_pipeline_releases_and_serves(reference):
-    tmp_path, domain, proc = reference
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    out = proc.stdout
+    tmp_path, domain, nb = reference
+    out = text(cell(nb, "run"))  # the run's summary, as `nuri run` prints it
     for stage in ("ingest", "prepare", "base_model", "pretrain", "sft", "reward", "ppo", "evaluate", "register",
                   "selftest"):
         assert f"\n{stage} " in out, stage
-    assert "SUCCEEDED" in out and "released: welfare-v0001" in out and "served over HTTP" in out
-    assert "platform overhead: Ray start" in out
-    assert "Got executor_input" not in out  # progress only; the full log is on disk
-    assert (tmp_path / "runs" / "runs" / "test" / "pipeline.log").stat().st_size > 10_000
+    assert "SUCCEEDED" in out and "released: welfare-v0001" in out and "served over HTTP" in out, out[-3000:]
 
     release = tmp_path / "storage" / "releases" / "welfare" / "v0001"
     lineage = json.loads((release / "lineage.json").read_text())
@@ -94,6 +74,13 @@ def test_impossible_release_gate_stops_the_release(tmp_path):
     domain = write_domain(tmp_path, overrides)
     proc = nuri_run(domain, tmp_path / "runs")
     assert proc.returncode == 3, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # What `nuri run` shows: progress lines, the stage table, the platform's overhead.
+    out = proc.stdout
+    for stage in ("ingest", "prepare", "base_model", "pretrain", "sft", "reward", "ppo", "evaluate"):
+        assert f"\n{stage} " in out, stage
+    assert "Executing task 'pretrain'" in out and "platform overhead: Ray start" in out
+    assert "Got executor_input" not in out  # progress only; the full log is on disk
+    assert (tmp_path / "runs" / "runs" / "test" / "pipeline.log").stat().st_size > 10_000
     assert "GATE_FAILED" in proc.stdout
     assert "FAIL: answer_rate_ppo=" in proc.stdout and "< min 1.01" in proc.stdout
     assert "released: nothing" in proc.stdout
@@ -107,8 +94,8 @@ def test_ratings_cross_a_threshold_and_the_retrained_release_fails_less_on_them(
                                         served)
     from nuri.feedback.store import FeedbackStore
 
-    tmp, domain, first = reference
-    assert first.returncode == 0, first.stdout[-2000:]
+    tmp, domain, nb = reference
+    assert "status: SUCCEEDED" in text(cell(nb, "status")), "the reference run made no release"
     config = load_domain_config(domain)
     release_dir = tmp / "storage" / "releases" / "welfare" / "v0001"
     dataset = dataset_dir_of(release_dir, tmp / "cache")

@@ -30,7 +30,15 @@ def render_markdown(card: dict) -> str:
     lines = [f"# Data card: {card['domain']} dataset {card['version']}", ""]
     if card.get("created_by"):
         lines += [f"Produced by `{card['created_by']}`.", ""]
+    if card.get("data_grade"):
+        from nuri.data_grade import label
+
+        lines += [f"Data security grade: **{label(card['data_grade'])}**.", ""]
     lines += ["| set | records |", "|---|---|"] + [f"| {k} | {v} |" for k, v in card["counts"].items()]
+    if card.get("readiness"):
+        from nuri.data import readiness
+
+        lines += readiness.render_markdown(card["readiness"])
     corpus = card.get("corpus", {})
     if corpus:
         lines += ["", "## Corpus", "", f"- documents read: {corpus.get('documents_in', 0)}",
@@ -45,6 +53,20 @@ def render_markdown(card: dict) -> str:
                   f"most uses of one rejected answer: {prefs['rejected_max_reuse']}", "",
                   "| rejected kind | what it does | pairs |", "|---|---|---|"] + \
             [f"| {k} | {_kind_meaning(k)} | {v} |" for k, v in prefs["rejected_by_kind"].items()]
+    origins = card.get("origins")
+    if origins and origins.get("sets"):
+        kinds = ("given", "derived", "reviewed", "generated")
+        lines += ["", "## Where the items come from", "",
+                  "given: the agency's own files; derived: from its documents' structure (data.bootstrap); "
+                  "reviewed: derived and confirmed by a person (`nuri label`); generated: templates or a teacher model.",
+                  "", "| set | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
+        lines += [f"| {name} | " + " | ".join(str(by.get(k, 0)) for k in kinds) + " |"
+                  for name, by in origins["sets"].items()]
+        review = origins.get("review") or {}
+        if origins.get("reviewed_file") or review:
+            lines += ["", f"- review file: `{origins.get('reviewed_file') or 'none'}`; confirmed "
+                          f"{review.get('reviewed', 0)}, rejected by the reviewer {review.get('rejected_by_reviewer', 0)}, "
+                          f"dropped as not reviewed {review.get('unreviewed_dropped', 0)}"]
     feedback = card.get("feedback")
     if feedback:
         used = feedback.get("used", {})
@@ -100,6 +122,19 @@ def render_html(card: dict) -> str:
         f"<h1>Data card: {e(card['domain'])} dataset <code>{e(card['version'])}</code></h1>",
         "<h2>Sets</h2>", _table(list(card["counts"].items()), ("set", "records")),
     ]
+    if card.get("data_grade"):
+        from nuri.data_grade import label
+
+        parts.insert(-2, f"<p>Data security grade: <strong>{e(label(card['data_grade']))}</strong></p>")
+    if card.get("readiness"):
+        parts += ["<h2>Readiness against the national targets</h2>", _table(
+            [(r["what"], f"{r['have']:,}", f"{r['target']:,}", f"{r['share']:.1%}", "met" if r["met"] else "short")
+             for r in card["readiness"]], ("what", "have", "target", "share", ""))]
+    origins = (card.get("origins") or {}).get("sets")
+    if origins:
+        kinds = ("given", "derived", "reviewed", "generated")
+        parts += ["<h2>Where the items come from</h2>",
+                  _table([(name, *(by.get(k, 0) for k in kinds)) for name, by in origins.items()], ("set", *kinds))]
     if corpus:
         parts += ["<h2>Corpus</h2>", _table(list(corpus.items()), ("measure", "value"))]
     prefs = card.get("preferences")

@@ -168,6 +168,25 @@ class SetsConfig(_Strict):
     augment: AugmentConfig = AugmentConfig()
 
 
+class BootstrapConfig(_Strict):
+    """Training sets derived from the corpus for an agency that has only documents
+    (nuri/data/bootstrap): every set the config does not give is derived at ingest."""
+
+    offdomain_prompts: str = Field(description="JSONL of {prompt}: questions outside any ministry's remit "
+                                               "(domains/shared/offdomain_prompts.jsonl)")
+    harmful_prompts: str = Field(description="JSONL of {prompt, category}: requests every service refuses "
+                                             "(domains/shared/harmful_prompts.jsonl)")
+    split_documents: bool = Field(True, description="the corpus as one document per article or section, so "
+                                                    "held-out text, retrieval and sources are per provision")
+    answer_chars: int = Field(160, ge=40, le=2000, description="derived answers quote at most this much")
+    knowledge_items: int = Field(40, ge=0, description="multiple-choice knowledge questions to derive")
+    reviewed: str | None = Field(None, description="`nuri label` output for the derived review.jsonl: items "
+                                                   "a person confirmed count as reviewed, ones they rejected are "
+                                                   "dropped")
+    require_review: bool = Field(False, description="train only on reviewed items")
+    seed: int = 13
+
+
 # --- the section -------------------------------------------------------------------------
 
 class DataConfig(_Strict):
@@ -177,8 +196,9 @@ class DataConfig(_Strict):
                                                  "simple configs; same as one folder/s3 source)")
     corpus_licence: str = "unspecified"
     sources: list[SourceConfig] = Field(default_factory=list)
-    sft: str = Field(description="JSONL of {prompt, answer}")
-    preferences: str = Field(description="JSONL of {prompt, answers[], chosen}")
+    sft: str | None = Field(None, description="JSONL of {prompt, answer}; derived when absent (bootstrap:)")
+    preferences: str | None = Field(None, description="JSONL of {prompt, answers[], chosen}; derived when "
+                                                      "absent (bootstrap:)")
     safety: str | None = Field(None, description="JSONL of {prompt, category, refusal}")
     offdomain: str | None = Field(None, description="JSONL of {prompt, decline}")
     knowledge_eval: str | None = Field(None, description="JSONL of {question, choices[], answer}")
@@ -196,12 +216,20 @@ class DataConfig(_Strict):
     dedup: DedupConfig = DedupConfig()
     sets: SetsConfig = SetsConfig()
     teacher: TeacherConfig | None = None
+    bootstrap: BootstrapConfig | None = None
     publish: bool = Field(True, description="publish each dataset version to storage.uri/datasets/")
 
     @model_validator(mode="after")
     def _has_corpus(self):
         if not self.corpus and not self.sources:
             raise ValueError("give corpus: or sources:")
+        return self
+
+    @model_validator(mode="after")
+    def _has_sets(self):
+        for name in ("sft", "preferences"):
+            if getattr(self, name) is None and self.bootstrap is None:
+                raise ValueError(f"give {name}: (a JSONL file) or bootstrap: (derive the sets from the corpus)")
         return self
 
     @field_validator("sources", mode="before")

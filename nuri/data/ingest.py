@@ -76,6 +76,24 @@ def _copy_feedback(uri: str, cache: Path, out_dir: Path) -> dict[str, int]:
     return counts
 
 
+def _bootstrap(config: DomainConfig, out_dir: Path, aux_sources: dict) -> dict[str, int]:
+    """The sets the config does not give, derived from the documents just read; then
+    the corpus split into its articles and sections (data.bootstrap.split_documents)."""
+    from nuri.data.bootstrap import bootstrap, split_documents
+    from nuri.data.records import Document, iter_jsonl
+
+    docs = [{"id": d.id, "text": d.text} for d in iter_jsonl(out_dir / "documents.jsonl", Document)]
+    report = bootstrap(config, docs, out_dir)
+    counts = {}
+    for name, by_origin in report["sets"].items():
+        counts[name] = sum(by_origin.values())
+        aux_sources[name] = "derived from the corpus (data.bootstrap)"
+    if config.data.bootstrap.split_documents:
+        counts["documents"] = split_documents(out_dir / "documents.jsonl")
+    log.info("bootstrap: derived %s from %d documents; review %s", counts, len(docs), report["review"] or "none yet")
+    return counts
+
+
 def ingest(config: DomainConfig, out_dir: Path) -> IngestReport:
     """Reads every configured source, validates it, and writes `out_dir/`:
     documents.jsonl plus one JSONL per auxiliary set, bad_inputs.jsonl and sources.json."""
@@ -124,12 +142,14 @@ def ingest(config: DomainConfig, out_dir: Path) -> IngestReport:
         if data.feedback is not None:
             counts.update(_copy_feedback(data.feedback, Path(cache), out_dir))
             aux_sources["feedback"] = data.feedback
+        if data.bootstrap is not None:
+            counts.update(_bootstrap(config, out_dir, aux_sources))
     hashes = {p.name: sha256_file(p) for p in sorted(out_dir.glob("*.jsonl"))}
     sources = {"corpus": data.corpus or ", ".join(source_location(s) for s in data.sources), **aux_sources}
     (out_dir / "sources.json").write_text(json.dumps(
         {"sources": sources, "corpus_sources": describe_sources(data), "documents_per_source": per_source,
          "bad_inputs": bad.by_reason(), "sha256": hashes, "counts": counts}, ensure_ascii=False, indent=2))
-    report = IngestReport(documents=writer.count, corpus_bytes=progress.bytes, records=counts,
+    report = IngestReport(documents=counts["documents"], corpus_bytes=progress.bytes, records=counts,
                           bad_inputs=bad.by_reason(), seconds=time.perf_counter() - t0)
     log.info("ingested %d documents (%.1f KB) and %s%s", report.documents, report.corpus_bytes / 1024,
              {k: v for k, v in counts.items() if k != "documents"},

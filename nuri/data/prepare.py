@@ -131,6 +131,26 @@ class _FeedbackRows:
                 "correction_repeats": self.repeats}
 
 
+def _origins(raw_dir: Path, template_pairs: int, teacher_pairs: int) -> dict:
+    """Where the items came from: given by the agency, derived from its documents
+    (data.bootstrap), confirmed by a reviewer, or generated (templates, teacher)."""
+    from nuri.data.bootstrap import REPORT_FILE
+
+    report = json.loads((raw_dir / REPORT_FILE).read_text()) if (raw_dir / REPORT_FILE).is_file() else {}
+    derived = report.get("sets", {})
+    sets = {}
+    for name, file in (("sft", "sft.jsonl"), ("preferences", "preferences.jsonl"), ("offdomain", "offdomain.jsonl"),
+                       ("safety", "safety.jsonl"), ("knowledge_eval", "knowledge.jsonl")):
+        if name in derived:
+            sets[name] = derived[name]
+        elif (raw_dir / file).is_file():
+            with (raw_dir / file).open(encoding="utf-8") as f:
+                sets[name] = {"given": sum(1 for line in f if line.strip())}
+    if template_pairs or teacher_pairs:
+        sets["sft_generated"] = {"generated": template_pairs + teacher_pairs}
+    return {"sets": sets, "review": report.get("review", {}), "reviewed_file": report.get("reviewed_file")}
+
+
 def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport:
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -365,7 +385,7 @@ def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport
     sources_json = json.loads((raw_dir / "sources.json").read_text()) if (raw_dir / "sources.json").exists() else {}
     total_letters = sum(letters.values()) or 1
     card = {
-        "domain": config.name, "version": version, "files_sha256": files,
+        "domain": config.name, "version": version, "data_grade": config.data_grade, "files_sha256": files,
         "counts": counts, "removed": dict(removed), "set_removed": dict(set_removed),
         "pii_redacted": dict(pii), "deid_mode": config.deid.mode, "holdout_fraction": frac,
         "corpus": {"documents_in": stats["documents_in"], "documents_kept": n_train + n_held,
@@ -375,6 +395,7 @@ def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport
                       "letter_share": {k: round(v / total_letters, 4) for k, v in letters.most_common()}},
         "filtering_categories": per_category,
         "feedback": feedback.card(),
+        "origins": _origins(raw_dir, generated, teacher_pairs),
         "preferences": rejected_answer_stats(pairs_train + pairs_heldout),
         "sft_prompt_kinds": dict(Counter(prompt_kind(r["category"]) for r in sft_train + sft_heldout)),
         "sources": sources_json.get("sources", {}),
@@ -384,6 +405,9 @@ def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport
         "config": {"data": json.loads(data.model_dump_json()), "deid": json.loads(config.deid.model_dump_json()),
                    "languages": config.languages},
     }
+    from nuri.data.readiness import readiness
+
+    card["readiness"] = readiness(card)
     write_card(card, out_dir)
     uri = None
     if data.publish:

@@ -17,6 +17,7 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from faker import Faker
 from stdnum import luhn
 from stdnum.kr import rrn as stdnum_rrn
 
@@ -34,14 +35,29 @@ class Sample:
 
 
 # ---------------------------------------------------------------- values
+# Names and e-mail user names come from Faker's ko_KR providers, drawing from the
+# caller's rng. The numbers are made here, each passing the check the de-identifier
+# applies: Faker's ko_KR ssn() has the right check digit about one time in ten, it has
+# no foreigner, business or corporate numbers, and its cards (Luhn-valid) lack the
+# domestic 9-prefixed ones and include 12-19 digit lengths no Korean issuer prints.
+# Its phone_number() knows no +82 or dotted spellings and its address() puts districts
+# in other cities (울산광역시 서초구), so phones and addresses are made here too.
 
-_GIVEN = "민서준지현우영수희철호진성은정연아혜윤재석동훈경미숙태상규주원하빈유나"
-_SURNAMES = "김이박최정강조윤장임한오서신권황안송유홍"
+_FAKER = Faker("ko_KR")
+
+
+def _faker(rng: random.Random) -> Faker:
+    """The one Faker, drawing from rng (so the caller's seed decides; one caller at a time)."""
+    _FAKER.random = rng
+    return _FAKER
 
 
 def person_name(rng: random.Random) -> str:
-    surname = rng.choice(["남궁", "황보", "제갈", "선우"]) if rng.random() < 0.03 else rng.choice(_SURNAMES)
-    return surname + rng.choice(_GIVEN) + rng.choice(_GIVEN)
+    # Faker's surnames have one syllable; a few people have two (남궁, 황보), and they
+    # must be found too.
+    if rng.random() < 0.03:
+        return rng.choice(["남궁", "황보", "제갈", "선우"]) + _faker(rng).first_name()
+    return _faker(rng).name()
 
 
 def _birth(rng: random.Random, foreigner: bool) -> str:
@@ -122,7 +138,7 @@ def representative_number(rng: random.Random) -> str:
 
 
 def email(rng: random.Random) -> str:
-    user = "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randrange(3, 9)))
+    user = _faker(rng).user_name()  # a romanised Korean name, sometimes with digits
     user += rng.choice(["", ".", "_", "-"]) + _d(rng, rng.randrange(0, 4))
     user = user.rstrip("._-")
     return user + "@" + rng.choice(["naver.com", "korea.kr", "gmail.com", "daum.net", "moel.go.kr",

@@ -20,7 +20,8 @@ def add_arguments(sp) -> None:
     sp.add_argument("--schedule", action="store_true", help="create the recurring retrain run in Kubeflow "
                                                             "Pipelines (feedback.retrain.schedule)")
     sp.add_argument("--kfp-host", help="Kubeflow Pipelines API address, e.g. http://ml-pipeline.kubeflow:8888")
-    sp.add_argument("--namespace", help="KFP namespace (multi-user mode)")
+    sp.add_argument("--namespace", help="KFP namespace (the standalone KFP the platform installs runs "
+                                        "everything in kubeflow)")
 
 
 def run(args) -> int:

@@ -201,6 +201,9 @@ def domain_set_of(config) -> DomainSet:
     """The DomainSet of a loaded domain config (nuri.config.DomainConfig): its data.safety,
     data.sft, data.preferences, data.offdomain and data.holdout_fraction. Local files only."""
     data = config.data
+    if data.bootstrap is not None and not (data.safety and data.sft):
+        raise DataError(f"domain {config.name!r}: its sets are derived at ingest (data.bootstrap); the pipeline's "
+                        "safety step trains the classifier on them")
     if not data.safety:
         raise DataError(f"domain {config.name!r}: data.safety is not set (the harmful prompts the classifier needs)")
     for key in ("safety", "sft", "preferences", "offdomain"):

@@ -1,4 +1,5 @@
-"""Tests for the bundled synthetic "welfare" sample domain generator."""
+"""Tests for the bundled synthetic "welfare" sample domain and its generator
+(domains/welfare/generator, imported from the repository root, which conftest puts on sys.path)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from nuri.sample_domain import DEFAULT_SEED, write
-from nuri.sample_domain.text import rrn_is_valid
+from domains.welfare.generator import DEFAULT_SEED, write
+from domains.welfare.generator.knowledge import PROGRAMMES
+from domains.welfare.generator.text import rrn_is_valid
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED = REPO / "domains" / "welfare" / "data"
@@ -46,7 +48,7 @@ def test_deterministic(generated: tuple[Path, dict[str, int]], tmp_path: Path) -
 
 def test_committed_equals_fresh_generation(generated: tuple[Path, dict[str, int]]) -> None:
     out, _ = generated
-    assert COMMITTED.is_dir(), "run: python -m nuri.sample_domain --out domains/welfare/data"
+    assert COMMITTED.is_dir(), "run: python -m domains.welfare.generator --out domains/welfare/data"
     fresh, committed = _snapshot(out), _snapshot(COMMITTED)
     assert sorted(fresh) == sorted(committed)
     changed = [k for k in fresh if fresh[k] != committed[k]]
@@ -99,8 +101,6 @@ def test_sft_schema(generated: tuple[Path, dict[str, int]]) -> None:
         assert 0.04 * len(rows) <= cats[c] <= 0.13 * len(rows), cats
     assert 0.07 * len(rows) <= cats["basic"] <= 0.13 * len(rows), cats
     # the answer names the programme with the very word the question used
-    from nuri.sample_domain.knowledge import PROGRAMMES
-
     for r in rows:
         if r["category"] == "domain":
             used = [n for p in PROGRAMMES for n in (p.name, p.short) if n in r["prompt"]]
@@ -180,3 +180,15 @@ def test_safety_offdomain_eval(generated: tuple[Path, dict[str, int]]) -> None:
 def test_rrn_checksum() -> None:
     assert rrn_is_valid("900101-1234568")
     assert not rrn_is_valid("900101-1234567")
+
+
+def test_generator_is_not_installed_with_nuri() -> None:
+    """The generator is the sample data's source, not runtime code: the package list
+    pyproject.toml gives setuptools leaves it out."""
+    import tomllib
+
+    from setuptools import find_packages
+
+    find = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"]["find"]
+    packages = find_packages(where=str(REPO), include=find["include"])
+    assert "nuri" in packages and not [p for p in packages if p.startswith("domains")]

@@ -14,6 +14,7 @@ from .responses import (answers_off_domain, decline, evasive_answer, garbled_ans
                         other_programme_answer, pii_question, pii_repeat_answer, pii_safe_answer, refusal_in_domain,
                         rude_answer,
                         wrong_aspect_answer, wrong_fact_answer)
+from .text import fill
 
 DEFAULT_SEED = 20240601
 
@@ -193,8 +194,6 @@ EVAL_ASPECTS = {
 
 
 def _eval_items(rng: random.Random, n: int) -> list[dict]:
-    from .text import fill
-
     combos = [(p, a) for p in PROGRAMMES for a in EVAL_ASPECTS]
     rng.shuffle(combos)
     out: list[dict] = []

@@ -1,4 +1,4 @@
-"""CLI: python -m nuri.sample_domain --out domains/welfare/data [--seed N]"""
+"""CLI: python -m domains.welfare.generator --out domains/welfare/data [--seed N]"""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from .generate import DEFAULT_SEED, write
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m nuri.sample_domain", description="Generate the synthetic welfare sample domain.")
+    ap = argparse.ArgumentParser(prog="python -m domains.welfare.generator",
+                                 description="Generate the synthetic welfare sample domain.")
     ap.add_argument("--out", default="domains/welfare/data", help="output data directory")
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     args = ap.parse_args(argv)
