@@ -6,13 +6,9 @@ import logging
 import os
 from pathlib import Path
 
-from nuri.config import _PATH_FIELDS, DomainConfig  # the data fields that name locations
+from nuri.config import BOOTSTRAP_PATH_FIELDS, DATA_PATH_FIELDS, DomainConfig
 
 log = logging.getLogger("nuri")
-
-
-# Fields of data.bootstrap that name files (load_domain_config resolves the same ones).
-_BOOTSTRAP_PATH_FIELDS = ("offdomain_prompts", "harmful_prompts", "reviewed")
 
 
 def local_paths(config: DomainConfig) -> list[str]:
@@ -22,10 +18,10 @@ def local_paths(config: DomainConfig) -> list[str]:
         return isinstance(value, str) and bool(value) and "://" not in value
 
     data = config.data
-    paths = [f"data.{k}" for k in _PATH_FIELDS if local(getattr(data, k, None))]
+    paths = [f"data.{k}" for k in DATA_PATH_FIELDS if local(getattr(data, k, None))]
     paths += [f"data.sources[{i}].path" for i, src in enumerate(data.sources) if local(getattr(src, "path", None))]
     if data.bootstrap is not None:
-        paths += [f"data.bootstrap.{k}" for k in _BOOTSTRAP_PATH_FIELDS if local(getattr(data.bootstrap, k, None))]
+        paths += [f"data.bootstrap.{k}" for k in BOOTSTRAP_PATH_FIELDS if local(getattr(data.bootstrap, k, None))]
     if local(config.evaluation.benchmarks):
         paths.append("evaluation.benchmarks")
     if "://" not in config.storage.uri:

@@ -600,7 +600,10 @@ DomainConfig.model_rebuild()
 
 # --- loading ----------------------------------------------------------------------------
 
-_PATH_FIELDS = ("corpus", "sft", "preferences", "safety", "offdomain", "knowledge_eval", "feedback")
+# The data fields that name files or folders (resolved against the config file; listed
+# by `nuri compile` when local; checked against the tenant by nuri/data_grade.py).
+DATA_PATH_FIELDS = ("corpus", "sft", "preferences", "safety", "offdomain", "knowledge_eval", "feedback")
+BOOTSTRAP_PATH_FIELDS = ("offdomain_prompts", "harmful_prompts", "reviewed")
 
 
 def _is_uri(value: str) -> bool:
@@ -648,12 +651,12 @@ def load_domain_config(path: str | Path) -> DomainConfig:
         ev["benchmarks"] = str((path.parent / ev["benchmarks"]).resolve())
     data = raw.get("data")
     if isinstance(data, dict):
-        for key in _PATH_FIELDS:
+        for key in DATA_PATH_FIELDS:
             value = data.get(key)
             if isinstance(value, str) and not _is_uri(value) and not Path(value).is_absolute():
                 data[key] = str((path.parent / value).resolve())
         boot = data.get("bootstrap")
-        for key in ("offdomain_prompts", "harmful_prompts", "reviewed"):
+        for key in BOOTSTRAP_PATH_FIELDS:
             value = boot.get(key) if isinstance(boot, dict) else None
             if isinstance(value, str) and not _is_uri(value) and not Path(value).is_absolute():
                 boot[key] = str((path.parent / value).resolve())

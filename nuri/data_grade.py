@@ -50,7 +50,9 @@ def violations(config) -> list[str]:
     uri = config.storage.uri
     if "://" in uri and _s3_bucket(uri) != bucket:
         out.append(f"storage.uri {uri} is outside the tenant's bucket s3://{bucket}/")
-    for field in ("corpus", "sft", "preferences", "safety", "offdomain", "knowledge_eval", "feedback"):
+    from nuri.config import DATA_PATH_FIELDS
+
+    for field in DATA_PATH_FIELDS:
         value = getattr(config.data, field)
         if value and "://" in value and _s3_bucket(value) != bucket:
             out.append(f"data.{field} {value} is outside the tenant's bucket s3://{bucket}/")

@@ -16,6 +16,7 @@ import json
 import math
 from pathlib import Path
 
+from nuri import data_grade
 from nuri.config import DomainConfig
 from nuri.gates import STAGE_METRICS
 
@@ -71,12 +72,6 @@ def with_selftest(card: dict, selftest: dict | None) -> dict:
     return out
 
 
-def data_grade_label(grade: str) -> str:
-    from nuri.data_grade import label
-
-    return label(grade)
-
-
 def build_card(config: DomainConfig, reports: dict[str, dict], lineage: dict, dataset_card: dict | None = None,
                selftest: dict | None = None) -> dict:
     """reports: the stage reports of the run (stage -> report.json); lineage: the release's
@@ -123,7 +118,7 @@ def build_card(config: DomainConfig, reports: dict[str, dict], lineage: dict, da
             "parameters": measured(base.get("parameters"), "base model") if base.get("parameters")
             else unknown("base model report missing"),
             "organisation": configured(config.organisation, "organisation"),
-            "data_grade": configured(data_grade_label(config.data_grade), "data_grade"),
+            "data_grade": configured(data_grade.label(config.data_grade), "data_grade"),
             "nationality": configured(card_cfg.nationality, "card.nationality"),
             "open_weights": configured(card_cfg.open_weights, "card.open_weights"),
             "release_date": measured(lineage.get("created_at"), "release"),

@@ -12,6 +12,7 @@ import html
 import json
 from pathlib import Path
 
+from nuri.data.bootstrap import ORIGINS
 from nuri.data.kinds import REJECTED_KINDS
 from nuri.errors import NuriError
 
@@ -55,12 +56,11 @@ def render_markdown(card: dict) -> str:
             [f"| {k} | {_kind_meaning(k)} | {v} |" for k, v in prefs["rejected_by_kind"].items()]
     origins = card.get("origins")
     if origins and origins.get("sets"):
-        kinds = ("given", "derived", "reviewed", "generated")
         lines += ["", "## Where the items come from", "",
                   "given: the agency's own files; derived: from its documents' structure (data.bootstrap); "
                   "reviewed: derived and confirmed by a person (`nuri label`); generated: templates or a teacher model.",
-                  "", "| set | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
-        lines += [f"| {name} | " + " | ".join(str(by.get(k, 0)) for k in kinds) + " |"
+                  "", "| set | " + " | ".join(ORIGINS) + " |", "|---|" + "---|" * len(ORIGINS)]
+        lines += [f"| {name} | " + " | ".join(str(by.get(k, 0)) for k in ORIGINS) + " |"
                   for name, by in origins["sets"].items()]
         review = origins.get("review") or {}
         if origins.get("reviewed_file") or review:
@@ -132,9 +132,8 @@ def render_html(card: dict) -> str:
              for r in card["readiness"]], ("what", "have", "target", "share", ""))]
     origins = (card.get("origins") or {}).get("sets")
     if origins:
-        kinds = ("given", "derived", "reviewed", "generated")
         parts += ["<h2>Where the items come from</h2>",
-                  _table([(name, *(by.get(k, 0) for k in kinds)) for name, by in origins.items()], ("set", *kinds))]
+                  _table([(name, *(by.get(k, 0) for k in ORIGINS)) for name, by in origins.items()], ("set", *ORIGINS))]
     if corpus:
         parts += ["<h2>Corpus</h2>", _table(list(corpus.items()), ("measure", "value"))]
     prefs = card.get("preferences")

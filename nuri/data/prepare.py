@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nuri.config import DomainConfig
+from nuri.data.bootstrap import GENERATED, GIVEN, REPORT_FILE, SET_FILES
 from nuri.data.cards import publish_dataset, render_markdown, write_card
 from nuri.data.clean import clean_text, dominant_language, normalise, script_counts  # noqa: F401 (normalise re-exported)
 from nuri.data.dedup import Deduplicator
 from nuri.data.kinds import RIGHT_RESPONSE, UNLABELLED, prompt_kind, response_label
 from nuri.data.quality import quality_reason
+from nuri.data.readiness import readiness
 from nuri.data.records import (Document, JsonlWriter, KnowledgeRecord, OffdomainRecord, PreferenceRecord,
                                SafetyRecord, SftRecord, iter_jsonl, read_jsonl, write_jsonl)
 from nuri.data.sets import Deduper, InvalidRecord, filtering_records, from_templates, prompt_variants, sft_row
@@ -134,20 +136,17 @@ class _FeedbackRows:
 def _origins(raw_dir: Path, template_pairs: int, teacher_pairs: int) -> dict:
     """Where the items came from: given by the agency, derived from its documents
     (data.bootstrap), confirmed by a reviewer, or generated (templates, teacher)."""
-    from nuri.data.bootstrap import REPORT_FILE
-
     report = json.loads((raw_dir / REPORT_FILE).read_text()) if (raw_dir / REPORT_FILE).is_file() else {}
     derived = report.get("sets", {})
     sets = {}
-    for name, file in (("sft", "sft.jsonl"), ("preferences", "preferences.jsonl"), ("offdomain", "offdomain.jsonl"),
-                       ("safety", "safety.jsonl"), ("knowledge_eval", "knowledge.jsonl")):
+    for name, file in SET_FILES.items():
         if name in derived:
             sets[name] = derived[name]
         elif (raw_dir / file).is_file():
             with (raw_dir / file).open(encoding="utf-8") as f:
-                sets[name] = {"given": sum(1 for line in f if line.strip())}
+                sets[name] = {GIVEN: sum(1 for line in f if line.strip())}
     if template_pairs or teacher_pairs:
-        sets["sft_generated"] = {"generated": template_pairs + teacher_pairs}
+        sets["sft_generated"] = {GENERATED: template_pairs + teacher_pairs}
     return {"sets": sets, "review": report.get("review", {}), "reviewed_file": report.get("reviewed_file")}
 
 
@@ -405,8 +404,6 @@ def prepare(config: DomainConfig, raw_dir: Path, out_dir: Path) -> PrepareReport
         "config": {"data": json.loads(data.model_dump_json()), "deid": json.loads(config.deid.model_dump_json()),
                    "languages": config.languages},
     }
-    from nuri.data.readiness import readiness
-
     card["readiness"] = readiness(card)
     write_card(card, out_dir)
     uri = None

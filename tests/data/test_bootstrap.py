@@ -133,7 +133,7 @@ def test_every_derived_preference_rejects_a_wrong_passage_a_wrong_fact_or_a_decl
     assert d.offdomain == [{"prompt": "저녁 메뉴 추천해 줘.", "decline": "법령 질문에만 답합니다.", "origin": "derived",
                             "source": "shared"}]
     assert d.safety[0]["refusal"] == "도와드릴 수 없습니다." and d.safety[0]["category"] == "dangerous"
-    for k in d.knowledge:
+    for k in d.knowledge_eval:
         assert len(k["choices"]) == 4 and 0 <= k["answer"] < 4
 
 
@@ -226,7 +226,7 @@ def test_the_law_domain_derives_from_the_real_texts(shared_samples, tmp_path):
     docs = [{"id": p.name, "text": p.read_text(encoding="utf-8")} for p in sorted(shared_samples.glob("*/*.txt"))]
     sets = derive_from_documents(config, docs)
     counts = sets.counts()
-    assert counts["sft"] >= 200 and counts["knowledge"] == 40
+    assert counts["sft"] >= 200 and counts["knowledge_eval"] == 40
     prompts = {r["prompt"]: r["answer"] for r in sets.sft}
     assert "민주공화국" in prompts["대한민국헌법 제1조는 무엇을 정하고 있나요?"]
 

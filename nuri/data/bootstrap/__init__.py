@@ -16,21 +16,23 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nuri.data.bootstrap.derive import DERIVED, DerivedSets, derive
+from nuri.data.bootstrap.derive import DERIVED, REVIEWED, DerivedSets, article_name, article_unit, derive
 from nuri.data.bootstrap.structure import parse
+from nuri.data.ingest import AUX_FILES
 from nuri.data.label import item_key
 from nuri.data.records import iter_jsonl, write_jsonl
 from nuri.errors import ConfigError, DataError
 
-REVIEWED = "reviewed"
 REPORT_FILE = "bootstrap.json"
 REVIEW_FILE = "review.jsonl"
 
-# set name -> file name in the ingested folder (nuri.data.ingest.AUX_FILES)
-SET_FILES = {"sft": "sft.jsonl", "preferences": "preferences.jsonl", "offdomain": "offdomain.jsonl",
-             "safety": "safety.jsonl", "knowledge_eval": "knowledge.jsonl"}
-_DERIVED_ATTR = {"sft": "sft", "preferences": "preferences", "offdomain": "offdomain", "safety": "safety",
-                 "knowledge_eval": "knowledge"}
+# Where each item came from, as the data card counts them: the agency's own files,
+# derived here, derived and confirmed by a person, or generated (templates, a teacher).
+GIVEN, GENERATED = "given", "generated"
+ORIGINS = (GIVEN, DERIVED, REVIEWED, GENERATED)
+
+# data-config field -> file name in the ingested folder: every set ingest copies.
+SET_FILES = {field: name for field, (_, name) in AUX_FILES.items()}
 
 
 class SharedPrompt(BaseModel):
@@ -129,7 +131,7 @@ def review_candidates(sets: DerivedSets) -> list[dict]:
 
 
 def origin_counts(rows: list[dict]) -> dict[str, int]:
-    return dict(Counter(r.get("origin", "given") for r in rows))
+    return dict(Counter(r.get("origin", GIVEN) for r in rows))
 
 
 def bootstrap(config, documents: list[dict], out_dir: Path, *, only_missing: bool = True) -> dict:
@@ -144,7 +146,7 @@ def bootstrap(config, documents: list[dict], out_dir: Path, *, only_missing: boo
     for name, filename in SET_FILES.items():
         if only_missing and getattr(config.data, name) is not None:
             continue
-        rows = getattr(sets, _DERIVED_ATTR[name])
+        rows = getattr(sets, name)
         if not rows:
             if name in ("sft", "preferences"):
                 raise DataError(f"data.bootstrap: nothing to derive {name} from: the corpus has no articles, "
@@ -175,9 +177,7 @@ def structural_units(doc: dict) -> list[dict]:
     if preamble:
         units.append({**doc, "id": f"{doc['id']}#전문", "text": f"{s.title} 전문\n{preamble}"})
     for a in s.articles:
-        where = f"{s.title} {'부칙 ' if a.addenda else ''}제{a.number}조" + (f"({a.title})" if a.title else "")
-        units.append({**doc, "id": f"{doc['id']}#{'부칙' if a.addenda else ''}{a.number}",
-                      "text": f"{where}\n{a.text}"})
+        units.append({**doc, "id": article_unit(doc["id"], a), "text": f"{article_name(s.title, a)}\n{a.text}"})
     return units
 
 

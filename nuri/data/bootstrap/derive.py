@@ -19,6 +19,7 @@ from nuri.data.bootstrap.structure import Article, Structure, first_sentences, p
 from nuri.data.clean import normalise
 
 DERIVED = "derived"
+REVIEWED = "reviewed"
 
 
 @dataclass
@@ -27,7 +28,7 @@ class DerivedSets:
     preferences: list[dict] = field(default_factory=list)
     offdomain: list[dict] = field(default_factory=list)
     safety: list[dict] = field(default_factory=list)
-    knowledge: list[dict] = field(default_factory=list)
+    knowledge_eval: list[dict] = field(default_factory=list)   # named as the data config field
 
     def counts(self) -> dict[str, int]:
         return {k: len(v) for k, v in vars(self).items()}
@@ -52,9 +53,15 @@ def _particle(word: str, with_final: str, without: str) -> str:
     return without
 
 
-def _article_name(law: str, a: Article) -> str:
+def article_name(law: str, a: Article) -> str:
+    """"대한민국헌법 제10조", "가상법 제4조(비용)", "가상법 부칙 제1조"."""
     prefix = f"{law} 부칙" if a.addenda else law
     return f"{prefix} 제{a.number}조" + (f"({a.title})" if a.title else "")
+
+
+def article_unit(doc_id: str, a: Article) -> str:
+    """The article's id as a unit of its document ("constitution.txt#10", "...#부칙1")."""
+    return f"{doc_id}#{'부칙' if a.addenda else ''}{a.number}"
 
 
 def _subject(text: str) -> str | None:
@@ -70,8 +77,8 @@ def article_pairs(law: str, doc_id: str, structure: Structure, answer_chars: int
         body = first_sentences(a.text, 2, answer_chars)
         if not body:
             continue
-        name = _article_name(law, a)
-        unit = f"{doc_id}#{'부칙' if a.addenda else ''}{a.number}"
+        name = article_name(law, a)
+        unit = article_unit(doc_id, a)
         ref = f"{law} 부칙 제{a.number}조" if a.addenda else f"{law} 제{a.number}조"
         out.append(_QA(f"{ref}{_particle(ref, '은', '는')} 무엇을 정하고 있나요?",
                        f"{name}{_particle(name, '은', '는')} 이렇게 정하고 있습니다. {body}", doc_id, unit))
@@ -184,7 +191,7 @@ def derive(documents: list[dict], *, decline: str, refusal: str, offdomain_promp
             out.preferences.append({"prompt": item["prompt"], "answers": [refusal, rng.choice(domain_answers)],
                                     "chosen": 0, "kinds": ["refusal", "domain_answer_off_domain"],
                                     "origin": DERIVED, "source": "shared"})
-    out.knowledge = knowledge_questions(articles, knowledge_items, answer_chars, rng)
+    out.knowledge_eval = knowledge_questions(articles, knowledge_items, answer_chars, rng)
     return out
 
 
