@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from nuri.cluster import names
 from nuri.errors import ConfigError
 from nuri.gates import STAGE_METRICS, Criterion
+from nuri.training_method import TRAINING_STAGES, Method, trained_stages, unmeasured_reason
 
 
 class _Strict(BaseModel):
@@ -206,6 +207,21 @@ class PpoStage(_Strict):
         config says it before any work starts."""
         per_worker = self.batch_size // self.mini_batches // workers
         return self.algorithm == "ppo" and self.whiten_rewards and per_worker < WHITENING_MIN_ROLLOUTS
+
+
+class TrainingConfig(_Strict):
+    method: Method = Field("full", description="foundation: serve the base model as it is (grounding and the "
+                                             "guard); sft: fine-tune only; full: continued pretraining, SFT, "
+                                             "reward model and PPO (nuri/training_method.py)")
+    continued_pretraining: bool | None = Field(
+        None, description="continued pretraining before SFT; default: always for full, for sft when the base "
+                          "model is built from scratch (it has read nothing); never for foundation")
+
+    def stages(self, base_source: str) -> tuple[str, ...]:
+        pretrain = self.continued_pretraining
+        if pretrain is None:
+            pretrain = self.method == "full" or (self.method == "sft" and base_source == "init")
+        return trained_stages(self.method, pretrain)
 
 
 class StagesConfig(_Strict):
@@ -516,6 +532,7 @@ class DomainConfig(_Strict):
     data: DataConfig
     base_model: BaseModelConfig = BaseModelConfig()
     runtime: RuntimeConfig = RuntimeConfig()
+    training: TrainingConfig = TrainingConfig()
     stages: StagesConfig = StagesConfig()
     gates: GatesConfig = GatesConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
@@ -545,6 +562,28 @@ class DomainConfig(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _training_method_consistent(self):
+        method = self.training.method
+        if method == "foundation" and self.base_model.source == "init":
+            raise ValueError("training.method: foundation serves the base model as it is, but base_model.source "
+                             "is init (a model built from scratch has learnt nothing): name a pretrained model "
+                             "in base_model.path or choose sft or full")
+        if method == "foundation" and self.training.continued_pretraining:
+            raise ValueError("training.continued_pretraining: foundation trains nothing; choose sft to adapt "
+                             "the model")
+        run = self.trained_stages()
+        for stage in TRAINING_STAGES:
+            if getattr(self.gates, stage) and stage not in run:
+                raise ValueError(f"gates.{stage}: training.method {method} runs no {stage} stage (it runs "
+                                 f"{', '.join(run) or 'none'}); remove these gates")
+        for i, c in enumerate(self.gates.release):
+            why = unmeasured_reason(c.metric, run)
+            if why:
+                raise ValueError(f"gates.release[{i}].metric: {c.metric} is not measured with training.method "
+                                 f"{method} ({why})")
+        return self
+
+    @model_validator(mode="after")
     def _whitening_per_worker(self):
         workers = self.runtime.num_workers
         if self.stages.ppo.whitening_too_thin(workers):
@@ -570,12 +609,16 @@ class DomainConfig(_Strict):
             type(self).model_validate(raw)
         except ValidationError as e:
             err = e.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            raise ValueError(f"feedback.retrain: {where}: {err['msg']}") from None
+            where = "".join(f"{p}: " for p in [".".join(str(p) for p in err["loc"])] if p)
+            raise ValueError(f"feedback.retrain: {where}{err['msg'].removeprefix('Value error, ')}") from None
         return self
 
     def to_json(self) -> str:
         return self.model_dump_json()
+
+    def trained_stages(self) -> tuple[str, ...]:
+        """The training stages this domain's pipeline runs (training.method)."""
+        return self.training.stages(self.base_model.source)
 
     def pipeline_cluster(self) -> ClusterConfig:
         """`cluster` as the compiled pipeline applies it: the steps' object-store secret
@@ -670,6 +713,10 @@ def load_domain_config(path: str | Path) -> DomainConfig:
         raise ConfigError(_one_line(path, text, e)) from None
 
 
+# "gates.release[3].metric: ..." at the start of a model-level validator's message.
+_NAMED_FIELD = re.compile(r"^([a-z_]+(?:\.[a-z_]+|\[\d+\])*(?:\.[a-z_]+)*): ")
+
+
 def _one_line(path: Path, text: str, error: ValidationError) -> str:
     err = error.errors()[0]
     loc = [str(p) for p in err["loc"]]
@@ -682,7 +729,13 @@ def _one_line(path: Path, text: str, error: ValidationError) -> str:
         problem = err["msg"].removeprefix("Value error, ")
         if "input" in err and not isinstance(err["input"], (dict, list)):
             problem += f" (got {err['input']!r})"
-    line = _yaml_line(text, err["loc"])
+    loc_path = tuple(err["loc"])
+    named = _NAMED_FIELD.match(problem) if not loc_path else None
+    if named:  # a check across fields names the one it blames first: point there
+        field = named.group(1)
+        problem = problem[named.end():]
+        loc_path = tuple(int(k) if k.isdigit() else k for k in re.findall(r"[^.\[\]]+", field))
+    line = _yaml_line(text, loc_path)
     where = f"{path}:{line}" if line else str(path)
     more = f" (+{len(error.errors()) - 1} more)" if len(error.errors()) > 1 else ""
     return f"{where}: {field}: {problem}{more}"

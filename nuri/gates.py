@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from nuri.training_method import POLICY_MODELS
+
 # The metrics each stage reports and a gate may test. A config naming any other metric
 # is rejected at load time, so a typo cannot silently disable a gate.
 STAGE_METRICS: dict[str, dict[str, str]] = {
@@ -37,16 +39,19 @@ STAGE_METRICS: dict[str, dict[str, str]] = {
         "perplexity_pretrain": "held-out perplexity after continued pretraining",
         "perplexity_sft": "held-out perplexity of the SFT model",
         "perplexity_ppo": "held-out perplexity of the PPO policy",
-        "knowledge_accuracy": "multiple-choice domain-knowledge accuracy of the PPO policy",
+        "knowledge_accuracy": "multiple-choice domain-knowledge accuracy of the released model",
+        "knowledge_accuracy_base": "multiple-choice domain-knowledge accuracy of the base model",
         **{f"{stem}_{m}": f"{what} share of held-out {kind.replace('_', '-')} prompts, {m.upper()} model"
-           for m in ("sft", "ppo") for stem, kind, what in (
+           for m in POLICY_MODELS for stem, kind, what in (
                ("answer_rate", "in_domain", "answered (not declined)"),
                ("decline_rate", "off_domain", "declined"),
                ("refusal_rate", "harmful", "refused"))},
         "answer_diversity_ppo": "distinct PPO answers / held-out in-domain prompts (low: reward hacking)",
         "answer_diversity_sft": "distinct SFT answers / held-out in-domain prompts",
+        "answer_diversity_base": "distinct base-model answers / held-out in-domain prompts",
         "reward_sft": "mean reward of SFT answers on held-out prompts",
         "reward_ppo": "mean reward of PPO answers on held-out prompts",
+        "reward_reference": "mean reward of the held-out records' own answers",
         "ppo_reward_gain": "mean reward of PPO answers minus SFT answers, held-out prompts",
         "ppo_answer_rate_change": "PPO minus SFT in-domain answer rate (below 0: PPO evades more)",
         "ppo_decline_rate_change": "PPO minus SFT off-domain decline rate (below 0: PPO answers off-domain)",
@@ -70,12 +75,12 @@ STAGE_METRICS: dict[str, dict[str, str]] = {
                           "source document BM25 finds (the questions the fact check is measured on)",
         "fact_questions_grounded_share": "fact_questions / held-out in-domain questions",
         **{f"facts_{verdict}_{m}": f"share of fact-checked answers ({m.upper()}) {what}"
-           for m in ("sft", "ppo") for verdict, what in (
+           for m in POLICY_MODELS for verdict, what in (
                ("supported", "whose every fact is in the source document"),
                ("contradicted", "stating a fact of a kind the source states, with another value"),
                ("unsupported", "stating a fact of a kind the source does not state"),
                ("absent", "stating no checkable fact"))},
-        **{f"hallucination_rate_{m}": f"facts_contradicted_{m} + facts_unsupported_{m}" for m in ("sft", "ppo")},
+        **{f"hallucination_rate_{m}": f"facts_contradicted_{m} + facts_unsupported_{m}" for m in POLICY_MODELS},
         # personal-data leakage (nuri/evaluation/canaries.py)
         "canaries_planted": "synthetic personal-data records planted in the raw corpus",
         "canaries_in_corpus": "planted canaries that reached the prepared training corpus",
@@ -98,8 +103,8 @@ STAGE_METRICS: dict[str, dict[str, str]] = {
         "square_refusal_rate": "SQuARe sensitive questions refused or declined",
         "square_acceptable_rate": "SQuARe answers that are a non-answer or not judged harmful by the "
                                   "safety classifier",
-        "harmful_answer_rate_ppo": "PPO answers the safety classifier judges unsafe statements (its statement "
-                                   "head, trained on KoSBi)",
+        **{f"harmful_answer_rate_{m}": f"{m.upper()} answers the safety classifier judges unsafe statements "
+                                       f"(its statement head, trained on KoSBi)" for m in POLICY_MODELS},
         **{f"safety_{split}_{stat}": f"safety classifier {stat.replace('_', '-')} on {what}"
            for split, what in (("kosbi_test", "KoSBi test (safe/unsafe statements)"),
                                ("square_vs_domain", "SQuARe test sensitive questions vs the domain's held-out "

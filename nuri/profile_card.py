@@ -19,8 +19,8 @@ from pathlib import Path
 from nuri import data_grade
 from nuri.config import DomainConfig
 from nuri.gates import STAGE_METRICS
+from nuri.training_method import TRAINING_STAGES
 
-TRAINING_STAGES = ("pretrain", "sft", "reward", "ppo")
 STAGE_NAMES = {"pretrain": "continued pretraining", "sft": "supervised fine-tuning",
                "reward": "reward model", "ppo": "PPO (RLHF)"}
 SECTIONS = ("overview", "function", "stage", "quality", "cost", "openness")
@@ -142,6 +142,7 @@ def build_card(config: DomainConfig, reports: dict[str, dict], lineage: dict, da
         },
         "stage": {
             "stage": measured(stage_value, "the training stages that ran"),
+            "training_method": configured(config.training.method, "training.method"),
             "recipe": measured([STAGE_NAMES[s] for s in ran], "stage reports"),
         },
         "quality": {

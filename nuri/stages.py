@@ -221,16 +221,24 @@ def service_assets_stage(config_json: str, dataset_dir: str, safety_dir: str | N
 
 # --- evaluation ---------------------------------------------------------------------
 
-def evaluate_stage(config_json: str, dataset_dir: str, models: dict[str, str], reward_dir: str,
+def evaluate_stage(config_json: str, dataset_dir: str, models: dict[str, str | None], reward_dir: str | None,
                    report_dir: str, safety_dir: str | None = None) -> tuple[bool, dict]:
-    """models: {"base": dir, "pretrain": dir, "sft": dir, "ppo": dir}; safety_dir: the
-    safety classifier (None: answers are not judged by it). Returns (passed, report)."""
+    """models: {"base": dir, "pretrain": dir, "sft": dir, "ppo": dir}, None (or absent) for
+    a stage the training method does not run; reward_dir: None without a reward model;
+    safety_dir: the safety classifier (None: answers are not judged by it). Returns
+    (passed, report)."""
+    from nuri.training_method import model_chain
     from nuri.evaluation.evaluate import evaluate
 
     config = DomainConfig.from_json(config_json)
     with stage_report("evaluate", report_dir) as report:
-        metrics, samples, extras = evaluate(config, Path(dataset_dir), {k: Path(v) for k, v in models.items()},
-                                            Path(reward_dir), Path(report_dir),
+        chain = model_chain(config.trained_stages())
+        missing = [k for k in chain if not models.get(k)]
+        if missing:
+            raise ValueError(f"evaluate: training.method {config.training.method} needs the {', '.join(missing)} "
+                             f"model(s)")
+        metrics, samples, extras = evaluate(config, Path(dataset_dir), {k: Path(models[k]) for k in chain},
+                                            Path(reward_dir) if reward_dir else None, Path(report_dir),
                                             Path(safety_dir) if safety_dir else None)
         report["metrics"] = metrics
         report["samples"] = samples
@@ -254,7 +262,8 @@ def register_stage(config_json: str, model_dir: str, report_dirs: dict[str, str]
 
     config = DomainConfig.from_json(config_json)
     with stage_report("register", report_dir) as report:
-        reports = {name: read_report(d) for name, d in report_dirs.items() if name != "dataset"}
+        reports = {name: read_report(d) for name, d in report_dirs.items() if name != "dataset" and d}
+        trained = config.trained_stages()
         card = json.loads((Path(report_dirs["dataset"]) / "card.json").read_text()) \
             if (Path(report_dirs["dataset"]) / "card.json").exists() else {}
         lineage = {
@@ -263,9 +272,11 @@ def register_stage(config_json: str, model_dir: str, report_dirs: dict[str, str]
                      "dataset_uri": reports["prepare"].get("dataset_uri"),
                      "files_sha256": card.get("files_sha256", {}), "sources": card.get("sources", {})},
             "base_model": reports["base_model"].get("base_model"),
-            "checkpoints": {s: reports[s].get("checkpoint") for s in ("pretrain", "sft", "reward", "ppo")},
+            "training_method": config.training.method,
+            "stages": list(trained),
+            "checkpoints": {s: reports[s].get("checkpoint") for s in trained},
             "evaluation": reports["evaluate"]["metrics"],
-            "gates": {s: reports[s].get("gate") for s in ("pretrain", "sft", "reward", "ppo", "evaluate")},
+            "gates": {s: reports[s].get("gate") for s in (*trained, "evaluate")},
             "safety_classifier": reports.get("safety", {}).get("classifier"),
             "service": reports.get("service", {}).get("metrics"),
         }

@@ -55,8 +55,10 @@ def key_metrics(stage: str, m: dict) -> str:
         return f"{m.get('retrieval_passages')} passages; retrieval hit{hits} ({m.get('retrieval_questions')} " \
                f"questions){guard}"
     if stage == "evaluate":
-        ppl = "/".join(_f(m.get(f"perplexity_{k}"), 4) for k in ("base", "pretrain", "sft", "ppo"))
-        return f"ppl base/cpt/sft/ppo {ppl}; knowledge {_f(m.get('knowledge_accuracy'))}; " \
+        chain = [k for k in ("base", "pretrain", "sft", "ppo") if f"perplexity_{k}" in m]
+        ppl = "/".join(_f(m.get(f"perplexity_{k}"), 4) for k in chain)
+        names = "/".join({"pretrain": "cpt"}.get(k, k) for k in chain)
+        return f"ppl {names} {ppl}; knowledge {_f(m.get('knowledge_accuracy'))}; " \
                f"detector F1 {_f(m.get('detector_macro_f1'))} (check set {_f(m.get('detector_check_macro_f1'))}); " \
                f"behaviour below"
     if stage == "selftest":
@@ -67,7 +69,13 @@ def key_metrics(stage: str, m: dict) -> str:
     return ", ".join(f"{k}={_f(v)}" for k, v in list(m.items())[:4])
 
 
-# (label, metric stem, prompt count key): the behaviour rows, SFT beside PPO.
+def judged_models(m: dict) -> list[str]:
+    """The models whose answers evaluation judged (SFT and PPO, SFT alone, or the base
+    model, by training method), in chain order."""
+    return [x for x in ("base", "sft", "ppo") if f"answer_rate_{x}" in m]
+
+
+# (label, metric stem, prompt count key): the behaviour rows, one column per judged model.
 BEHAVIOUR_ROWS = [
     ("in-domain questions answered", "answer_rate", "prompts_in_domain"),
     ("off-domain questions declined", "decline_rate", "prompts_off_domain"),
@@ -77,12 +85,13 @@ BEHAVIOUR_ROWS = [
 ]
 
 
-def behaviour_rows(m: dict) -> list[tuple[str, str, str, str]]:
-    """(what, held-out prompts, SFT, PPO) for the evaluation's behaviour metrics."""
-    if "answer_rate_sft" not in m:
+def behaviour_rows(m: dict) -> list[tuple[str, ...]]:
+    """(what, held-out prompts, one value per judged model) for the behaviour metrics."""
+    models = judged_models(m)
+    if not models:
         return []
-    return [(label, str(int(m[n])) if n and n in m else "", _f(m.get(f"{stem}_sft")), _f(m.get(f"{stem}_ppo")))
-            for label, stem, n in BEHAVIOUR_ROWS]
+    return [(label, str(int(m[n])) if n and n in m else "", *(_f(m.get(f"{stem}_{x}")) for x in models))
+            for label, stem, n in BEHAVIOUR_ROWS if stem != "reward" or any(f"reward_{x}" in m for x in models)]
 
 
 def render_behaviour(report: dict | None, samples_per_kind: int = 1) -> str:
@@ -92,8 +101,9 @@ def render_behaviour(report: dict | None, samples_per_kind: int = 1) -> str:
     rows = behaviour_rows(report.get("metrics", {}))
     if not rows:
         return ""
-    head = ("behaviour on held-out prompts", "prompts", "SFT", "PPO")
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
+    models = judged_models(report.get("metrics", {}))
+    head = ("behaviour on held-out prompts", "prompts", *(x.upper() for x in models))
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [head, *rows]]
     lines.insert(1, "-" * (sum(widths) + 6))
     shown: dict[str, int] = {}
@@ -102,14 +112,14 @@ def render_behaviour(report: dict | None, samples_per_kind: int = 1) -> str:
             continue
         shown[s["kind"]] = shown.get(s["kind"], 0) + 1
         lines.append(f"{s['kind']}: {s['prompt'][:70]}")
-        for model in ("sft", "ppo"):
+        for model in models:
             if model in s:
                 lines.append(f"    {model} [{s.get(model + '_label', '?')}] {s[model][:110]}")
     trust = trust_lines(report.get("metrics", {}), report.get("benchmarks_skipped"))
     return "\n".join(lines + ([""] + trust if trust else []))
 
 
-# (label, metric stem): the fact check's rows, SFT beside PPO.
+# (label, metric stem): the fact check's rows, one column per judged model.
 FACT_ROWS = [
     ("answers whose facts the source supports", "facts_supported"),
     ("  contradict the source (wrong value)", "facts_contradicted"),
@@ -122,15 +132,16 @@ FACT_ROWS = [
 def trust_lines(m: dict, skipped: dict | None = None) -> list[str]:
     """The trust evaluation in a few lines: hallucination, leakage, then the public
     benchmarks (each line only when measured; a skipped one says why)."""
-    if "facts_supported_ppo" not in m and "canaries_planted" not in m:
+    checked = [x for x in judged_models(m) if f"facts_supported_{x}" in m]
+    if not checked and "canaries_planted" not in m:
         return []
     lines = []
-    if "facts_supported_ppo" in m:
+    if checked:
         head = (f"hallucination ({_f(m.get('fact_questions'))} held-out questions checked against "
-                f"their source document)", "SFT", "PPO")
-        body = [(label, _f(m.get(f"{stem}_sft")), _f(m.get(f"{stem}_ppo"))) for label, stem in FACT_ROWS]
+                f"their source document)", *(x.upper() for x in checked))
+        body = [(label, *(_f(m.get(f"{stem}_{x}")) for x in checked)) for label, stem in FACT_ROWS]
         width = max(len(r[0]) for r in [head, *body])
-        lines += [f"{r[0].ljust(width)}  {r[1]:<6}  {r[2]}" for r in [head, *body]]
+        lines += [f"{r[0].ljust(width)}  " + "  ".join(c.ljust(6) for c in r[1:]).rstrip() for r in [head, *body]]
     if "canaries_planted" in m:
         lines.append(f"personal data: canaries planted {_f(m.get('canaries_planted'))}, in the training corpus "
                      f"{_f(m.get('canaries_in_corpus'))}, survived de-identification "
@@ -146,9 +157,9 @@ def trust_lines(m: dict, skipped: dict | None = None) -> list[str]:
     if "square_refusal_rate" in m:
         lines.append(f"sensitive questions (SQuARe test, {_f(m.get('square_questions'))}): refused or declined "
                      f"{_f(m.get('square_refusal_rate'))}, acceptable {_f(m.get('square_acceptable_rate'))}")
-    if "harmful_answer_rate_ppo" in m:
-        lines.append(f"unsafe statements in PPO's answers, judged by the safety classifier: "
-                     f"{_f(m.get('harmful_answer_rate_ppo'))} (classifier: KoSBi test accuracy "
+    for x in (x for x in judged_models(m) if f"harmful_answer_rate_{x}" in m):
+        lines.append(f"unsafe statements in {x.upper()}'s answers, judged by the safety classifier: "
+                     f"{_f(m.get(f'harmful_answer_rate_{x}'))} (classifier: KoSBi test accuracy "
                      f"{_f(m.get('safety_kosbi_test_accuracy'))}, macro-F1 {_f(m.get('safety_kosbi_test_macro_f1'))})")
     if "knowledge_harness_acc" in m:
         lines.append(f"knowledge through lm-eval (local task): acc {_f(m.get('knowledge_harness_acc'))}, acc_norm "
@@ -224,14 +235,16 @@ def render_html(reports: dict[str, dict], title: str, footer_lines: list[str]) -
     behaviour = ""
     rows_b = behaviour_rows(evaluation.get("metrics", {}))
     if rows_b:
-        behaviour = "<h2>Behaviour on held-out prompts</h2><table><tr><th></th><th>prompts</th><th>SFT</th>" \
-                    "<th>PPO</th></tr>" + "".join(
+        models = judged_models(evaluation.get("metrics", {}))
+        heads = "".join(f"<th>{x.upper()}</th>" for x in models)
+        behaviour = "<h2>Behaviour on held-out prompts</h2><table><tr><th></th><th>prompts</th>" + heads + \
+                    "</tr>" + "".join(
                         "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows_b) + \
-                    "</table><h2>Sample answers</h2><table><tr><th>kind</th><th>prompt</th><th>SFT</th>" \
-                    "<th>PPO</th></tr>" + "".join(
-                        f"<tr><td>{html.escape(x['kind'])}</td><td>{html.escape(x['prompt'])}</td>"
-                        f"<td>[{html.escape(x.get('sft_label', ''))}] {html.escape(x.get('sft', ''))}</td>"
-                        f"<td>[{html.escape(x.get('ppo_label', ''))}] {html.escape(x.get('ppo', ''))}</td></tr>"
+                    "</table><h2>Sample answers</h2><table><tr><th>kind</th><th>prompt</th>" + heads + \
+                    "</tr>" + "".join(
+                        f"<tr><td>{html.escape(x['kind'])}</td><td>{html.escape(x['prompt'])}</td>" + "".join(
+                            f"<td>[{html.escape(x.get(m + '_label', ''))}] {html.escape(x.get(m, ''))}</td>"
+                            for m in models) + "</tr>"
                         for x in evaluation.get("samples", [])) + "</table>"
     trust = trust_lines(evaluation.get("metrics", {}), evaluation.get("benchmarks_skipped"))
     if trust:

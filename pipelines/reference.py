@@ -1,6 +1,8 @@
 """The reference pipeline: data -> base model -> continued pretraining -> SFT -> reward
 model -> PPO (and the safety classifier) -> evaluation -> release gate -> release ->
-serving self-test -> (cluster mode) deploy with KServe.
+serving self-test -> (cluster mode) deploy with KServe. A domain's training method
+(training.method: foundation, sft or full) compiles only the training stages it runs;
+evaluation, gates, release and card are the same for all.
 
 Cluster settings (GPU requests, node selector, tolerations, object-store secret, image)
 are applied to the same tasks in both modes; KFP's local runner ignores them."""
@@ -12,6 +14,7 @@ import components as c
 from components.training import ray_teardown as teardown_component
 from nuri.cluster import names
 from nuri.config import ClusterConfig, DeployConfig, DomainConfig
+from nuri.training_method import TRAINING_STAGES
 
 PIPELINE_NAME = "nuri-reference"
 
@@ -56,15 +59,17 @@ def build_pipeline_for(config: DomainConfig):
     deploy step after the self-test (the local runner has no cluster to deploy to)."""
     cluster_mode = config.runtime.mode == "cluster"
     return build_pipeline(config.pipeline_cluster(), ray_teardown=cluster_mode,
-                          deploy=config.deploy if cluster_mode and config.deploy.enabled else None)
+                          deploy=config.deploy if cluster_mode and config.deploy.enabled else None,
+                          stages=config.trained_stages())
 
 
 def build_pipeline(cluster: "ClusterConfig | None" = None, *, ray_teardown: bool = False,
-                   deploy: "DeployConfig | None" = None):
+                   deploy: "DeployConfig | None" = None, stages: tuple[str, ...] = TRAINING_STAGES):
     """Returns the pipeline function, with the cluster's settings on every task.
     ray_teardown: wrap the run in a dsl.ExitHandler whose task deletes the run's Ray
     resources (cluster mode: training runs as RayJobs outside the step's pod).
-    deploy: add the KServe deploy step after the self-test, with these settings."""
+    deploy: add the KServe deploy step after the self-test, with these settings.
+    stages: the training stages to compile (DomainConfig.trained_stages)."""
     cluster = cluster or ClusterConfig()
     _use_platform_image(cluster.image)
     teardown_component.component_spec.implementation.container.image = cluster.image
@@ -73,58 +78,67 @@ def build_pipeline(cluster: "ClusterConfig | None" = None, *, ray_teardown: bool
                   description="Nuri reference recipe: domain adaptation, SFT, reward model, PPO, "
                               "evaluation, gated release and serving self-test.")
     def reference(domain_config: str, run_id: str):
-        if not ray_teardown:
-            _steps(domain_config, run_id, cluster, submit_only=False, deploy=deploy)
+        if not ray_teardown or not stages:  # nothing trained: no Ray resources to tear down
+            _steps(domain_config, run_id, cluster, submit_only=False, deploy=deploy, stages=stages)
             return
         teardown = teardown_component(domain_config=domain_config, run_id=run_id).set_display_name("ray-teardown")
         object_store_access(teardown, cluster)
         task_resources(teardown, cluster)
         teardown.set_caching_options(False)
         with dsl.ExitHandler(teardown, name="ray-resources"):
-            _steps(domain_config, run_id, cluster, submit_only=True, deploy=deploy)
+            _steps(domain_config, run_id, cluster, submit_only=True, deploy=deploy, stages=stages)
 
     return reference
 
 
 def _steps(domain_config, run_id, cluster: ClusterConfig, *, submit_only: bool,
-           deploy: "DeployConfig | None" = None) -> None:
+           deploy: "DeployConfig | None" = None, stages: tuple[str, ...] = TRAINING_STAGES) -> None:
     """The recipe's tasks. submit_only: training steps only submit and wait (cluster
     mode), so they get task-sized resources instead of GPUs. deploy: serve the promoted
-    release with KServe after the self-test."""
+    release with KServe after the self-test. stages: the training stages to run."""
     ingest = c.ingest(domain_config=domain_config).set_display_name("ingest")
     prepare = c.prepare(domain_config=domain_config, raw=ingest.outputs["raw"]).set_display_name("prepare")
     data = prepare.outputs["dataset"]
     base = c.base_model(domain_config=domain_config, dataset=data).set_display_name("base-model")
-    pretrain = c.pretrain(domain_config=domain_config, run_id=run_id, dataset=data,
-                          base=base.outputs["model"]).set_display_name("continued-pretraining")
-    sft = c.sft(domain_config=domain_config, run_id=run_id, dataset=data,
-                base=pretrain.outputs["model"]).set_display_name("sft")
-    reward = c.reward_model(domain_config=domain_config, run_id=run_id, dataset=data,
-                            base=sft.outputs["model"]).set_display_name("reward-model")
-    ppo = c.ppo(domain_config=domain_config, run_id=run_id, dataset=data, policy=sft.outputs["model"],
-                reward=reward.outputs["model"]).set_display_name("ppo")
+    # Each training stage starts from the last model made; `trained` maps stage -> task.
+    trained: dict = {}
+    latest = base
+    if "pretrain" in stages:
+        latest = trained["pretrain"] = c.pretrain(domain_config=domain_config, run_id=run_id, dataset=data,
+                                                  base=latest.outputs["model"]).set_display_name(
+                                                      "continued-pretraining")
+    if "sft" in stages:
+        latest = trained["sft"] = c.sft(domain_config=domain_config, run_id=run_id, dataset=data,
+                                        base=latest.outputs["model"]).set_display_name("sft")
+    if "reward" in stages:
+        trained["reward"] = c.reward_model(domain_config=domain_config, run_id=run_id, dataset=data,
+                                           base=trained["sft"].outputs["model"]).set_display_name("reward-model")
+    if "ppo" in stages:
+        latest = trained["ppo"] = c.ppo(domain_config=domain_config, run_id=run_id, dataset=data,
+                                        policy=trained["sft"].outputs["model"],
+                                        reward=trained["reward"].outputs["model"]).set_display_name("ppo")
     # The safety classifier is a model of its own: evaluation judges answers with it and
     # the release carries it (for the service's guard).
     safety = c.safety_classifier(domain_config=domain_config, raw=ingest.outputs["raw"]
                                  ).set_display_name("safety-classifier")
+    models = {arg: trained[stage].outputs["model"] for arg, stage in
+              (("pretrained", "pretrain"), ("sft", "sft"), ("ppo", "ppo"), ("reward", "reward")) if stage in trained}
     evaluate = c.evaluate(domain_config=domain_config, dataset=data, base=base.outputs["model"],
-                          pretrained=pretrain.outputs["model"], sft=sft.outputs["model"],
-                          ppo=ppo.outputs["model"], reward=reward.outputs["model"], safety=safety.outputs["model"]
-                          ).set_display_name("evaluate")
+                          safety=safety.outputs["model"], **models).set_display_name("evaluate")
     # The domain service's retrieval passages and guard, shipped in the release.
     service = c.service_assets(domain_config=domain_config, dataset=data, safety=safety.outputs["model"]
                                ).set_display_name("service-assets")
-    tasks = [ingest, prepare, base, pretrain, sft, reward, ppo, safety, service, evaluate]
+    tasks = [ingest, prepare, base, *trained.values(), safety, service, evaluate]
     # A model that fails its release gate is never registered or served.
     with dsl.If(evaluate.outputs["Output"] == True, name="release-gate"):  # noqa: E712 (KFP condition)
         register = c.register(
-            domain_config=domain_config, model=ppo.outputs["model"], dataset=data,
+            domain_config=domain_config, model=latest.outputs["model"], dataset=data,
             prepare_report=prepare.outputs["report"], base_report=base.outputs["report"],
-            pretrain_report=pretrain.outputs["report"], sft_report=sft.outputs["report"],
-            reward_report=reward.outputs["report"], ppo_report=ppo.outputs["report"],
             evaluate_report=evaluate.outputs["report"], safety=safety.outputs["model"],
             safety_report=safety.outputs["report"], service=service.outputs["assets"],
-            service_report=service.outputs["report"]).set_display_name("register-release")
+            service_report=service.outputs["report"],
+            **{f"{stage}_report": task.outputs["report"] for stage, task in trained.items()}
+        ).set_display_name("register-release")
         selftest = c.selftest(domain_config=domain_config, release=register.outputs["release"],
                               dataset=data).set_display_name("serving-selftest")
         tasks += [register, selftest]
@@ -141,7 +155,7 @@ def _steps(domain_config, run_id, cluster: ClusterConfig, *, submit_only: bool,
             tasks.append(served)
     for task in tasks:
         object_store_access(task, cluster)
-        if task in (pretrain, sft, reward, ppo) and not submit_only:
+        if task in trained.values() and not submit_only:
             _gpu_training(task, cluster)
         else:
             task_resources(task, cluster)

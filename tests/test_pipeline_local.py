@@ -65,26 +65,68 @@ def test_pipeline_releases_and_serves(reference):
 
 def test_impossible_release_gate_stops_the_release(tmp_path):
     # What is trained does not matter here, only that the release gate stops it: the
-    # fewest steps, and no stage gate that so little training could fail first.
-    fewest = {"pretrain": {"max_steps": 4}, "sft": {"max_steps": 4}, "reward": {"max_steps": 4},
-              "ppo": {"total_episodes": 8}}
-    overrides = deep_merge(TINY_OVERRIDES, {"stages": fewest, "gates": {
-        "pretrain": [], "sft": [], "reward": [], "ppo": [],
-        "release": [{"metric": "answer_rate_ppo", "min": 1.01}]}})
+    # fine-tune-only method from scratch (training.method sft, no continued pretraining),
+    # the fewest steps, and no stage gate that so little training could fail first.
+    overrides = deep_merge(TINY_OVERRIDES, {
+        "training": {"method": "sft", "continued_pretraining": False},
+        "stages": {"sft": {"max_steps": 4}},
+        "gates": {"pretrain": [], "sft": [], "reward": [], "ppo": [],
+                  "release": [{"metric": "answer_rate_sft", "min": 1.01}]},
+        "feedback": {"retrain": {"gates": {"pretrain": [], "sft": []}}}})
     domain = write_domain(tmp_path, overrides)
     proc = nuri_run(domain, tmp_path / "runs")
     assert proc.returncode == 3, proc.stdout[-3000:] + proc.stderr[-3000:]
     # What `nuri run` shows: progress lines, the stage table, the platform's overhead.
     out = proc.stdout
-    for stage in ("ingest", "prepare", "base_model", "pretrain", "sft", "reward", "ppo", "evaluate"):
-        assert f"\n{stage} " in out, stage
-    assert "Executing task 'pretrain'" in out and "platform overhead: Ray start" in out
+    for stage in ("ingest", "prepare", "base_model", "sft", "evaluate"):
+        assert re.search(rf"\n{stage} +[0-9.]+ ", out), stage
+    for stage in ("pretrain", "reward", "ppo"):  # the method's skipped stages
+        assert re.search(rf"\n{stage} +- +not run", out), stage
+    assert "Executing task 'sft'" in out and "Executing task 'pretrain'" not in out
+    assert "platform overhead: Ray start" in out
     assert "Got executor_input" not in out  # progress only; the full log is on disk
     assert (tmp_path / "runs" / "runs" / "test" / "pipeline.log").stat().st_size > 10_000
     assert "GATE_FAILED" in proc.stdout
-    assert "FAIL: answer_rate_ppo=" in proc.stdout and "< min 1.01" in proc.stdout
+    assert "FAIL: answer_rate_sft=" in proc.stdout and "< min 1.01" in proc.stdout
     assert "released: nothing" in proc.stdout
     assert not (tmp_path / "storage" / "releases").exists()
+    summary = json.loads((tmp_path / "runs" / "runs" / "test" / "summary.json").read_text())
+    evaluation = summary["reports"]["evaluate"]["metrics"]
+    assert {"perplexity_base", "perplexity_sft", "answer_rate_sft"} <= set(evaluation)
+    assert not {k for k in evaluation if k.endswith("_ppo") or k.startswith(("ppo_", "reward_"))}
+
+
+def test_a_foundation_model_is_evaluated_released_and_served_without_training(reference, tmp_path):
+    # training.method foundation: the reference release's model stands for an agency's
+    # pretrained foundation model; nothing is trained, the rest of the recipe is the same.
+    import torch
+    from safetensors.torch import load_file
+
+    model = reference[0] / "storage" / "releases" / "welfare" / "v0001" / "model"
+    overrides = deep_merge(TINY_OVERRIDES, {
+        "base_model": {"source": "pretrained", "path": str(model)},
+        "training": {"method": "foundation"},
+        "gates": {"pretrain": [], "sft": [], "reward": [], "ppo": [],
+                  "release": [{"metric": "detector_macro_f1", "min": 0.8}]},
+        "feedback": {"retrain": {"stages": {}, "gates": {}}}})
+    overrides["base_model"].pop("init", None)
+    domain = write_domain(tmp_path, overrides)
+    proc = nuri_run(domain, tmp_path / "runs")
+    out = proc.stdout
+    assert proc.returncode == 0, out[-3000:] + proc.stderr[-3000:]
+    assert "Executing task 'sft'" not in out and "Executing task 'pretrain'" not in out
+    assert "SUCCEEDED" in out and "released: welfare-v0001" in out and "served over HTTP" in out
+    release = tmp_path / "storage" / "releases" / "welfare" / "v0001"
+    lineage = json.loads((release / "lineage.json").read_text())
+    assert lineage["training_method"] == "foundation" and lineage["stages"] == [] and lineage["checkpoints"] == {}
+    assert lineage["base_model"]["kind"] == f"pretrained:{model}"
+    card = json.loads((release / "card.json").read_text())
+    assert card["stage"]["stage"]["value"] == "foundation" and card["stage"]["recipe"]["value"] == []
+    assert card["stage"]["training_method"]["value"] == "foundation"
+    assert 0 <= lineage["evaluation"]["answer_rate_base"] <= 1 and "answer_rate_sft" not in lineage["evaluation"]
+    # The released weights are the foundation model's own.
+    released, given = load_file(release / "model" / "model.safetensors"), load_file(model / "model.safetensors")
+    assert released.keys() == given.keys() and all(torch.equal(released[k], given[k]) for k in given)
 
 
 def test_ratings_cross_a_threshold_and_the_retrained_release_fails_less_on_them(reference):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nuri.config import DomainConfig
-from nuri.errors import NuriError
+from nuri.errors import ConfigError, NuriError
 from nuri.feedback import dataset as fb
 from nuri.feedback.monitor import RatesReport, rating_rates
 from nuri.feedback.store import FeedbackStore
@@ -113,6 +113,10 @@ def retrain_config(config: DomainConfig, release_uri: str, feedback_uri: str) ->
     raw = json.loads(config.to_json())
     if retrain.start_from == "release":
         raw["base_model"] = {**raw["base_model"], "source": "pretrained", "path": f"{release_uri}/model"}
+    if config.training.method != "foundation":
+        # The same stages as the domain's own runs: a base model now pretrained must not
+        # change whether continued pretraining runs (training.continued_pretraining's default).
+        raw["training"]["continued_pretraining"] = "pretrain" in config.trained_stages()
     for stage, settings in retrain.stages.items():
         raw["stages"][stage] = {**raw["stages"][stage], **settings}
     for stage, gates in retrain.gates.items():
@@ -139,6 +143,9 @@ class RetrainOutcome:
 def prepare_retrain(config: DomainConfig, store: FeedbackStore, *, force: bool = False,
                     now: dt.datetime | None = None, cache: Path | None = None) -> RetrainOutcome:
     """Check, and when due export the dataset and make the run's config."""
+    if config.training.method == "foundation":
+        raise ConfigError(f"{config.name}: training.method foundation serves the base model as it is, so ratings "
+                          f"cannot retrain it; choose sft or full to learn from them")
     storage = open_storage(config.storage.uri)
     trigger = check(config, store, storage, force=force, now=now)
     out = RetrainOutcome(trigger)
