@@ -33,6 +33,7 @@ def main() -> int:
     from nuri.local_run import run_local, with_local_storage
     from nuri.release import fetch_release, promoted_version
     from nuri.storage import open_storage
+    from nuri.training_method import released_model
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--domain", default=str(REPO / "domains" / "welfare.yaml"))
@@ -101,7 +102,8 @@ def main() -> int:
     held = result.reports.get("evaluate", {}).get("gate", {})
     print(f"held-out release gates of {result.release}: {'passed' if held.get('passed') else 'FAILED'}")
     metrics = result.reports.get("evaluate", {}).get("metrics", {})
-    for m in ("answer_rate_ppo", "decline_rate_ppo", "refusal_rate_ppo", "hallucination_rate_ppo"):
+    released = released_model(config.trained_stages())
+    for m in (f"{k}_{released}" for k in ("answer_rate", "decline_rate", "refusal_rate", "hallucination_rate")):
         print(f"  {m}: {metrics.get(m)}")
     print("times: " + ", ".join(f"{k} {v:.0f} s" for k, v in times.items()))
     (root / "feedback_bench.json").write_text(json.dumps(

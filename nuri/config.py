@@ -269,7 +269,7 @@ class GatesConfig(_Strict):
 class EvaluationConfig(_Strict):
     max_eval_docs: int = Field(200, ge=1)
     behaviour_prompts: int = Field(100, ge=1, description="held-out prompts of each kind (in-domain, "
-                                                          "off-domain, harmful) the SFT and PPO models answer")
+                                                          "off-domain, harmful) the policies the training method makes answer")
     max_new_tokens: int = Field(32, ge=1)
     canaries: int = Field(8, ge=0, description="synthetic personal-data records planted in the raw corpus "
                                                "to measure leakage (0: none)")
@@ -574,8 +574,10 @@ class DomainConfig(_Strict):
         run = self.trained_stages()
         for stage in TRAINING_STAGES:
             if getattr(self.gates, stage) and stage not in run:
+                hint = " or set training.continued_pretraining: true" if stage == "pretrain" and method != "foundation" \
+                    else ""
                 raise ValueError(f"gates.{stage}: training.method {method} runs no {stage} stage (it runs "
-                                 f"{', '.join(run) or 'none'}); remove these gates")
+                                 f"{', '.join(run) or 'none'}); remove these gates{hint}")
         for i, c in enumerate(self.gates.release):
             why = unmeasured_reason(c.metric, run)
             if why:
@@ -586,7 +588,7 @@ class DomainConfig(_Strict):
     @model_validator(mode="after")
     def _whitening_per_worker(self):
         workers = self.runtime.num_workers
-        if self.stages.ppo.whitening_too_thin(workers):
+        if "ppo" in self.trained_stages() and self.stages.ppo.whitening_too_thin(workers):
             raise ValueError(f"stages.ppo: whiten_rewards needs at least {WHITENING_MIN_ROLLOUTS} rollouts per "
                              f"mini-batch on each of the {workers} workers (batch_size / mini_batches / "
                              f"runtime.num_workers < {WHITENING_MIN_ROLLOUTS})")
@@ -609,8 +611,12 @@ class DomainConfig(_Strict):
             type(self).model_validate(raw)
         except ValidationError as e:
             err = e.errors()[0]
+            msg = err["msg"].removeprefix("Value error, ")
+            named = _NAMED_FIELD.match(msg) if not err["loc"] else None
+            if named:  # the retrain's own gates or stages: name them as the retrain's
+                raise ValueError(f"feedback.retrain.{named.group(1)}: {msg[named.end():]}") from None
             where = "".join(f"{p}: " for p in [".".join(str(p) for p in err["loc"])] if p)
-            raise ValueError(f"feedback.retrain: {where}{err['msg'].removeprefix('Value error, ')}") from None
+            raise ValueError(f"feedback.retrain: {where}{msg}") from None
         return self
 
     def to_json(self) -> str:

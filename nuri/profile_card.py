@@ -239,7 +239,7 @@ def render_hf_readme(card: dict) -> str:
         "license": card["openness"]["licence"]["value"] or "other",
         "library_name": "transformers",
         "pipeline_tag": "text-generation",
-        "tags": ["nuri", "korean", "public-sector", "rlhf"],
+        "tags": ["nuri", "korean", "public-sector"] + (["rlhf"] if "RLHF" in str(card["stage"]["stage"]["value"]) else []),
         "model-index": [{"name": card["release"], "results": [{
             "task": {"type": "text-generation"},
             "dataset": {"name": "held-out domain prompts", "type": "nuri-heldout"},

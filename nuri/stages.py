@@ -15,6 +15,7 @@ from pathlib import Path
 from nuri.config import DomainConfig
 from nuri.errors import GateFailed
 from nuri.gates import evaluate_gate
+from nuri.training_method import TRAINING_STAGES
 
 log = logging.getLogger("nuri")
 
@@ -221,6 +222,18 @@ def service_assets_stage(config_json: str, dataset_dir: str, safety_dir: str | N
 
 # --- evaluation ---------------------------------------------------------------------
 
+def _check_models_match_method(config: DomainConfig, step: str, given: set[str], expected: set[str]) -> None:
+    """The pipeline's shape is fixed when it is compiled, the config is a run parameter:
+    a run whose config names another training method would judge or release a model
+    other than the one it says. Refused, in one line."""
+    missing, extra = sorted(expected - given), sorted(given - expected)
+    if missing or extra:
+        said = "; ".join(x for x in (f"missing {', '.join(missing)}" if missing else "",
+                                     f"not made by this method: {', '.join(extra)}" if extra else "") if x)
+        raise ValueError(f"{step}: the pipeline was compiled for another training method than the config's "
+                         f"training.method {config.training.method} ({said}); compile it again for this config")
+
+
 def evaluate_stage(config_json: str, dataset_dir: str, models: dict[str, str | None], reward_dir: str | None,
                    report_dir: str, safety_dir: str | None = None) -> tuple[bool, dict]:
     """models: {"base": dir, "pretrain": dir, "sft": dir, "ppo": dir}, None (or absent) for
@@ -232,11 +245,10 @@ def evaluate_stage(config_json: str, dataset_dir: str, models: dict[str, str | N
 
     config = DomainConfig.from_json(config_json)
     with stage_report("evaluate", report_dir) as report:
-        chain = model_chain(config.trained_stages())
-        missing = [k for k in chain if not models.get(k)]
-        if missing:
-            raise ValueError(f"evaluate: training.method {config.training.method} needs the {', '.join(missing)} "
-                             f"model(s)")
+        stages = config.trained_stages()
+        chain = model_chain(stages)
+        given = {k for k, v in models.items() if v} | ({"reward"} if reward_dir else set())
+        _check_models_match_method(config, "evaluate", given, set(chain) | ({"reward"} & set(stages)))
         metrics, samples, extras = evaluate(config, Path(dataset_dir), {k: Path(models[k]) for k in chain},
                                             Path(reward_dir) if reward_dir else None, Path(report_dir),
                                             Path(safety_dir) if safety_dir else None)
@@ -262,8 +274,10 @@ def register_stage(config_json: str, model_dir: str, report_dirs: dict[str, str]
 
     config = DomainConfig.from_json(config_json)
     with stage_report("register", report_dir) as report:
-        reports = {name: read_report(d) for name, d in report_dirs.items() if name != "dataset" and d}
         trained = config.trained_stages()
+        given = {name for name, d in report_dirs.items() if d and name in TRAINING_STAGES}
+        _check_models_match_method(config, "register", given, set(trained))
+        reports = {name: read_report(d) for name, d in report_dirs.items() if name != "dataset" and d}
         card = json.loads((Path(report_dirs["dataset"]) / "card.json").read_text()) \
             if (Path(report_dirs["dataset"]) / "card.json").exists() else {}
         lineage = {

@@ -63,6 +63,8 @@ def unmeasured_reason(metric: str, stages: tuple[str, ...]) -> str | None:
         if metric.startswith(f"{stem}_") and model in POLICY_MODELS:
             if stem == "reward" and "reward" not in stages:
                 return "no reward model is trained"
+            if stem == "harmful_answer_rate" and model != judged[-1]:
+                return f"it is measured on the released model ({judged[-1]}) only"
             if model not in judged:
                 models = f"{' and '.join(judged)} model" + ("s'" if len(judged) > 1 else "'s")
                 return f"evaluation judges the {models} answers, not the {model} model's"

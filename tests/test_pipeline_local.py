@@ -108,7 +108,7 @@ def test_a_foundation_model_is_evaluated_released_and_served_without_training(re
         "training": {"method": "foundation"},
         "gates": {"pretrain": [], "sft": [], "reward": [], "ppo": [],
                   "release": [{"metric": "detector_macro_f1", "min": 0.8}]},
-        "feedback": {"retrain": {"stages": {}, "gates": {}}}})
+        "feedback": {"retrain": {"gates": {"pretrain": [], "sft": []}}}})
     overrides["base_model"].pop("init", None)
     domain = write_domain(tmp_path, overrides)
     proc = nuri_run(domain, tmp_path / "runs")

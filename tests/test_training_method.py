@@ -44,6 +44,9 @@ def test_a_metric_the_method_does_not_measure_is_named_with_the_reason():
     assert "no pretrain model" in unmeasured_reason("perplexity_pretrain", ("sft",))
     assert "not the sft model's" in unmeasured_reason("hallucination_rate_sft", ())
     assert unmeasured_reason("answer_rate_base", ()) is None and unmeasured_reason("canaries_regurgitated", ()) is None
+    # Harmful answers are counted on the model that would be released, not along the chain.
+    assert unmeasured_reason("harmful_answer_rate_sft", sft_only) is None
+    assert "released model (ppo) only" in unmeasured_reason("harmful_answer_rate_sft", ("pretrain", "sft", "reward", "ppo"))
 
 
 def test_sft_from_scratch_pretrains_first_and_from_a_pretrained_model_does_not(tmp_path):
@@ -82,8 +85,36 @@ def test_a_retrain_gate_for_a_stage_the_method_skips_is_refused(tmp_path):
     raw = yaml.safe_load(path.read_text())
     raw["feedback"] = {"retrain": {"gates": {"reward": [{"metric": "heldout_accuracy", "min": 0.6}]}}}
     path.write_text(yaml.safe_dump(raw, allow_unicode=True))
-    with pytest.raises(ConfigError, match="feedback.retrain: .*training.method sft runs no reward stage"):
+    with pytest.raises(ConfigError, match=r"domain.yaml:\d+: feedback.retrain.gates.reward: training.method sft runs no reward stage"):
         load_domain_config(path)
+
+
+def test_a_run_whose_config_names_another_method_than_the_compiled_pipeline_is_refused(tmp_path):
+    # The pipeline's shape is fixed at compile time, the config is a run parameter: an sft
+    # pipeline run with a full config would judge and release a model it does not say.
+    from nuri.stages import evaluate_stage, register_stage
+
+    full = load_domain_config(_domain(tmp_path, {"method": "full"}))
+    models = {"base": str(tmp_path), "pretrain": str(tmp_path), "sft": str(tmp_path)}
+    with pytest.raises(ValueError, match=r"evaluate: the pipeline was compiled for another training method than "
+                                         r"the config's training.method full \(missing ppo, reward\)"):
+        evaluate_stage(full.to_json(), str(tmp_path), models, None, str(tmp_path / "report"))
+    sft = load_domain_config(_domain(tmp_path / "s", {"method": "sft"}))
+    reports = {"dataset": str(tmp_path), "pretrain": str(tmp_path), "sft": str(tmp_path), "ppo": str(tmp_path)}
+    with pytest.raises(ValueError, match=r"register: .*\(not made by this method: ppo\)"):
+        register_stage(sft.to_json(), str(tmp_path), reports, str(tmp_path / "r"), str(tmp_path / "register"))
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_foundation_domain_cannot_schedule_retraining(tmp_path):
+    from nuri.cluster.retrain_schedule import schedule_retrain, schedule_threshold_check
+
+    pretrained = {"source": "pretrained", "path": str(tmp_path / "foundation")}
+    config = load_domain_config(_domain(tmp_path, {"method": "foundation"}, base=pretrained))
+    for schedule in (schedule_retrain, schedule_threshold_check):
+        # Refused before the KFP API is reached (the host does not exist).
+        with pytest.raises(ConfigError, match="training.method foundation serves the base model as it is"):
+            schedule(config, "http://127.0.0.1:9")
 
 
 def _tasks(tmp_path, config):

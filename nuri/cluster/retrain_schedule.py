@@ -80,6 +80,9 @@ def _replace_recurring_run(config: DomainConfig, host: str, *, name: str, cron: 
 def schedule_retrain(config: DomainConfig, host: str, *, namespace: str | None = None,
                      experiment: str = "nuri-retrain"):
     """The recurring run that retrains on `feedback.retrain.schedule`, whatever the rates."""
+    from nuri.feedback.retrain import ensure_retrainable  # lazy: the feedback store's imports
+
+    ensure_retrainable(config)
     cron = _cron(config.feedback.retrain.schedule, "schedule", "schedule retraining")
     return _replace_recurring_run(config, host, name=recurring_run_name(config), cron=cron, force=True,
                                   namespace=namespace, experiment=experiment,
@@ -90,6 +93,9 @@ def schedule_threshold_check(config: DomainConfig, host: str, *, namespace: str 
                              experiment: str = "nuri-retrain"):
     """The recurring run that checks the rates on `feedback.retrain.check_schedule` and
     retrains only when a threshold is crossed."""
+    from nuri.feedback.retrain import ensure_retrainable
+
+    ensure_retrainable(config)
     cron = _cron(config.feedback.retrain.check_schedule, "check_schedule", "check the rates in the cluster")
     return _replace_recurring_run(config, host, name=f"{recurring_run_name(config)}-check", cron=cron, force=False,
                                   namespace=namespace, experiment=experiment,

@@ -105,6 +105,14 @@ def export_dataset(config: DomainConfig, store: FeedbackStore, storage: Storage,
     return uri, ds
 
 
+def ensure_retrainable(config: DomainConfig) -> None:
+    """A domain that trains nothing cannot learn from its ratings: said before any work
+    (a retrain, or a schedule whose every run would fail)."""
+    if config.training.method == "foundation":
+        raise ConfigError(f"{config.name}: training.method foundation serves the base model as it is, so ratings "
+                          f"cannot retrain it; choose sft or full to learn from them")
+
+
 def retrain_config(config: DomainConfig, release_uri: str, feedback_uri: str) -> DomainConfig:
     """The domain's config for a run from its release: the release's model as the base
     (retrain.start_from), the retrain's stage settings and stage gates over the domain's,
@@ -143,9 +151,7 @@ class RetrainOutcome:
 def prepare_retrain(config: DomainConfig, store: FeedbackStore, *, force: bool = False,
                     now: dt.datetime | None = None, cache: Path | None = None) -> RetrainOutcome:
     """Check, and when due export the dataset and make the run's config."""
-    if config.training.method == "foundation":
-        raise ConfigError(f"{config.name}: training.method foundation serves the base model as it is, so ratings "
-                          f"cannot retrain it; choose sft or full to learn from them")
+    ensure_retrainable(config)
     storage = open_storage(config.storage.uri)
     trigger = check(config, store, storage, force=force, now=now)
     out = RetrainOutcome(trigger)
