@@ -49,7 +49,12 @@ def stage_timings(summary_path: Path | None, root: Path) -> None:
         m = r.get("metrics", {})
         note = ""
         if "ray_worker_start_s" in m:
-            note = f"Ray Train worker-group start {m['ray_worker_start_s']:.1f} s, training {m.get('train_seconds', 0):.1f} s"
+            parts = {"worker-group start": m["ray_worker_start_s"], "setup": m.get("setup_seconds"),
+                     "held-out eval": m.get("eval_seconds"), "training": m.get("train_seconds", 0)}
+            known = sum(v for v in parts.values() if v is not None)
+            parts["save, report, teardown"] = m.get("fit_s", known) - known
+            parts["driver (connect, copy, plot)"] = r["wall_s"] - m.get("fit_s", r["wall_s"])
+            note = ", ".join(f"{k} {v:.1f}" for k, v in parts.items() if v is not None)
         print(f"{stage:<12}{r['wall_s']:>8.1f}{r['wall_s'] / total:>8.1%}   {note}")
     stages = sum(r.get("wall_s", 0) for r in s["reports"].values())
     workers = sum(r.get("metrics", {}).get("ray_worker_start_s", 0) or 0 for r in s["reports"].values())

@@ -113,6 +113,13 @@ def test_reward_accuracy_is_reported_per_rejected_kind(chain):
     assert 0 <= m["heldout_accuracy_worst_behaviour_kind"] <= 1 and 0 <= m["heldout_accuracy_fact_kinds"] <= 1
 
 
+def test_one_worker_trains_without_a_process_group(chain):
+    # Given a torch.distributed group, the HF Trainer wraps even one worker's model in DDP
+    # over gloo (0.74-0.85 of a plain process's speed, bench/training_bench.py).
+    for stage in ("pretrain", "sft", "reward"):
+        assert chain["reports"][stage]["metrics"]["ddp"] is False, stage
+
+
 def test_checkpoints_go_to_storage(chain):
     ckpts = Path(chain["config"].storage.uri) / "checkpoints"
     for stage in ("pretrain", "sft", "reward", "ppo"):

@@ -1,2 +1,3 @@
-"""Training stages. Each stage is a `train_loop_per_worker(config)` run by Ray Train's
-TorchTrainer (see runtime.py), with a Hugging Face / TRL trainer inside."""
+"""Training stages. Each stage is a `train_loop_per_worker(config)` run by Ray Train
+(TorchTrainer, or without a process group for one worker: runtime.trainer_for), with a
+Hugging Face / TRL trainer inside."""

@@ -156,11 +156,14 @@ def train_and_report(trainer: Trainer, tokenizer, cfg: dict, started: float, *,
                      extra_metrics: Callable[[Trainer], dict] | None = None) -> None:
     from nuri.train.worker import plain_process
 
+    setup_seconds = time.time() - started  # model and data loading, trainer construction
     resume = resume_checkpoint()
+    t_eval = time.perf_counter()
     if resume and (Path(resume) / FACTS_FILE).exists():
         facts = json.loads((Path(resume) / FACTS_FILE).read_text())
     else:
         facts = {"eval_loss_before": trainer.evaluate()["eval_loss"]}
+    eval_seconds = time.perf_counter() - t_eval
     from nuri.train.stopping import StopRecorder
 
     stage = stage_config(cfg)
@@ -184,7 +187,9 @@ def train_and_report(trainer: Trainer, tokenizer, cfg: dict, started: float, *,
     t0 = time.perf_counter()
     out = trainer.train(resume_from_checkpoint=resume)
     train_seconds = time.perf_counter() - t0
+    t_eval = time.perf_counter()
     eval_after = trainer.evaluate()["eval_loss"]
+    eval_seconds += time.perf_counter() - t_eval
     history = trainer.state.log_history
     losses = [e["loss"] for e in history if "loss" in e]
     before = facts["eval_loss_before"]
@@ -199,6 +204,11 @@ def train_and_report(trainer: Trainer, tokenizer, cfg: dict, started: float, *,
         "eval_loss_drop": (before - eval_after) / before if before else float("nan"),
         "eval_perplexity": math.exp(min(eval_after, 50)),
         "train_seconds": train_seconds,
+        "setup_seconds": setup_seconds,
+        "eval_seconds": eval_seconds,  # held-out loss before and after training
+        # Whether the trainer wrapped the model in DistributedDataParallel (runtime.trainer_for:
+        # only with several workers).
+        "ddp": type(trainer.model_wrapped).__name__ == "DistributedDataParallel",
         "train_samples_per_second": out.metrics.get("train_samples_per_second", float("nan")),
     }
     tps = [e["tokens_per_second"] for e in history if "tokens_per_second" in e]

@@ -142,6 +142,7 @@ def ppo_loop(cfg: dict) -> None:
     trainer = PPOTrainer(args=args, processing_class=tokenizer, model=policy, ref_model=reference,
                          reward_model=reward, train_dataset=train_ds, value_model=value,
                          callbacks=[kl_budget_callback(stage.kl_budget, recorder, raise_on_step_end=True)])
+    setup_seconds = time.time() - started
     t0 = time.perf_counter()
     try:
         trainer.train()
@@ -162,9 +163,11 @@ def ppo_loop(cfg: dict) -> None:
         "episodes_per_second": trainer.state.episode / train_seconds if train_seconds else float("nan"),
         "prompts": len(train_ds),
     }
+    t_eval = time.perf_counter()
     metrics.update(paired_reward_gain(trainer.policy_model, reference, reward, tokenizer, gain_prompts(prompts),
                                       config.serving.system_prompt, stage.response_length,
                                       config.stages.reward.max_length))
+    metrics.update(setup_seconds=setup_seconds, eval_seconds=time.perf_counter() - t_eval)
     metrics.update(recorder.final(len(scores), args.num_total_batches))
 
     def save(dest: Path) -> None:

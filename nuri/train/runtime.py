@@ -1,6 +1,7 @@
 """Driver side of a training stage: connect to Ray, run the stage's loop under Ray
-Train's TorchTrainer with checkpoints in the platform's storage, and bring the final
-model back as a plain Hugging Face folder.
+Train (TorchTrainer; one worker without a process group, see trainer_for) with
+checkpoints in the platform's storage, and bring the final model back as a plain
+Hugging Face folder.
 
 Locally the pipeline starts one Ray head per run (LocalRayCluster) and every stage
 connects to it through RAY_ADDRESS; in the cluster RAY_ADDRESS points at KubeRay."""
@@ -28,8 +29,13 @@ HISTORY_FILE = "log_history.json"
 # Local-only settings: no telemetry, and every Ray socket on loopback.
 # RAY_worker_niceness: Ray starts workers at nice 15, so on a shared machine any other
 # busy process took up to ~40% of a training worker's throughput (bench/training_bench.py).
+# RAY_TRAIN_METRICS_ENABLED: Ray Train's Prometheus metrics callbacks; nothing scrapes a
+# local Ray, so they only cost the 2-core machine CPU beside the training worker.
+# RAY_TRAIN_HEALTH_CHECK_INTERVAL_S: the controller polls its workers this often and only
+# then sees that training has ended (default 2 s: about 1 s lost per stage on average).
 _LOCAL_RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
-                  "RAY_DEDUP_LOGS": "1", "TRL_EXPERIMENTAL_SILENCE": "1", "RAY_worker_niceness": "0"}
+                  "RAY_DEDUP_LOGS": "1", "TRL_EXPERIMENTAL_SILENCE": "1", "RAY_worker_niceness": "0",
+                  "RAY_TRAIN_METRICS_ENABLED": "0", "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.5"}
 
 
 def _apply_local_ray_env() -> None:
@@ -138,6 +144,27 @@ def checkpoint_location(storage_uri: str) -> tuple[str, object | None]:
     return str(path), None
 
 
+def trainer_for(num_workers: int, memory_saving: str = "none"):
+    """(trainer class, extra keyword arguments) for a stage on `num_workers` workers.
+
+    Several workers, and FSDP or DeepSpeed on any number, need TorchTrainer's
+    torch.distributed group. One plain worker does not, and given a group anyway the
+    Hugging Face Trainer (through accelerate) wraps its model in DistributedDataParallel
+    over gloo: pretraining ran at 0.74 of a plain process's tokens/s on the 2-core
+    machine, 0.90 without the group (bench/pipeline_bench.py). So one worker runs under
+    Ray Train's DataParallelTrainer with the no-op backend: the same controller,
+    checkpoints, failure handling and report callback, no group."""
+    if num_workers > 1 or memory_saving != "none":
+        from ray.train.torch import TorchTrainer
+
+        return TorchTrainer, {}
+    from ray.train import BackendConfig
+    # DeveloperAPI; TorchTrainer's own base class in Ray Train V2.
+    from ray.train.v2.api.data_parallel_trainer import DataParallelTrainer
+
+    return DataParallelTrainer, {"backend_config": BackendConfig()}
+
+
 def run_stage(train_loop: Callable[[dict], None], loop_config: dict, runtime: RuntimeConfig, *,
               storage_uri: str, run_name: str, out_dir: Path) -> StageRun:
     """Runs `train_loop` on `runtime.num_workers` Ray Train workers. The loop must end
@@ -145,14 +172,14 @@ def run_stage(train_loop: Callable[[dict], None], loop_config: dict, runtime: Ru
     connect_ray()
     import ray
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
-    from ray.train.torch import TorchTrainer
 
     cluster_cpus = int(ray.cluster_resources().get("CPU", 1))
     cpus = runtime.cpus_per_worker or max(1, cluster_cpus // runtime.num_workers)
     storage_path, fs = checkpoint_location(storage_uri)
+    trainer_cls, backend = trainer_for(runtime.num_workers, runtime.memory_saving)
     t0 = time.time()
-    trainer = TorchTrainer(
-        train_loop,
+    trainer = trainer_cls(
+        train_loop, **backend,
         train_loop_config={**loop_config, "fit_started": t0},
         scaling_config=ScalingConfig(num_workers=runtime.num_workers, use_gpu=runtime.use_gpu,
                                      resources_per_worker={"CPU": cpus}),
