@@ -92,7 +92,10 @@ def steady_tokens_per_second(history: list[dict]) -> float | None:
     two cores with the helper processes Ray Train starts beside it (measured: a matmul
     4x slower in the first 2 s); a pipeline stage trains for minutes."""
     tps = [e["tokens_per_second"] for e in history if "tokens_per_second" in e]
-    return sum(tps[len(tps) // 2:]) / len(tps[len(tps) // 2:]) if len(tps) >= 2 else None
+    if len(tps) < 2:
+        return None
+    half = tps[len(tps) // 2:]
+    return sum(half) / len(half)
 
 
 def plain_run(loop, loop_config: dict, out: Path) -> dict:

@@ -115,7 +115,7 @@ def test_reward_accuracy_is_reported_per_rejected_kind(chain):
 
 def test_one_worker_trains_without_a_process_group(chain):
     # Given a torch.distributed group, the HF Trainer wraps even one worker's model in DDP
-    # over gloo (0.74-0.85 of a plain process's speed, bench/training_bench.py).
+    # over gloo (pretraining at 0.74 of a plain process's tokens/s, bench/pipeline_bench.py).
     for stage in ("pretrain", "sft", "reward"):
         assert chain["reports"][stage]["metrics"]["ddp"] is False, stage
 
