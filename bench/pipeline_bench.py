@@ -41,8 +41,8 @@ def stage_timings(summary_path: Path | None, root: Path) -> None:
     print(f"\n== end-to-end stage timings (run {s['run_id']}, {s['status']}) ==")
     print(f"{'stage':<12}{'wall s':>8}{'share':>8}   notes")
     total = s["wall_s"]
-    for stage in ("ingest", "prepare", "base_model", "pretrain", "sft", "reward", "ppo", "evaluate", "register",
-                  "selftest"):
+    for stage in ("ingest", "prepare", "base_model", "pretrain", "sft", "reward", "ppo", "safety", "evaluate",
+                  "service", "register", "selftest"):
         r = s["reports"].get(stage)
         if not r:
             continue
@@ -59,8 +59,15 @@ def stage_timings(summary_path: Path | None, root: Path) -> None:
     stages = sum(r.get("wall_s", 0) for r in s["reports"].values())
     workers = sum(r.get("metrics", {}).get("ray_worker_start_s", 0) or 0 for r in s["reports"].values())
     print(f"{'total':<12}{total:>8.1f}")
+    # The run's wall time counts Ray's start as well; the KFP share is what is left.
+    kfp = max(0.0, total - stages - s["ray_start_s"])
+    overhead = s["ray_start_s"] + kfp + workers
     print(f"platform overhead: Ray start {s['ray_start_s']:.1f} s; KFP orchestration + component process start "
-          f"{total - stages:.1f} s; Ray Train worker-group starts {workers:.1f} s (inside stages)")
+          f"{kfp:.1f} s; Ray Train worker-group starts {workers:.1f} s (inside stages); "
+          f"{overhead:.1f} s in all, {overhead / total:.1%} of the run")
+    training = sum(s["reports"].get(k, {}).get("metrics", {}).get("train_seconds", 0) or 0
+                   for k in ("pretrain", "sft", "reward", "ppo"))
+    print(f"trainers' own training time (pretrain, SFT, reward, PPO): {training:.1f} s")
 
 
 def throughput(steps: int, work: Path) -> None:

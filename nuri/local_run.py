@@ -37,6 +37,19 @@ class RunResult:
         return sum(r.get("wall_s", 0) for r in self.reports.values())
 
     @property
+    def kfp_overhead_s(self) -> float:
+        """What the run spent outside its stages other than starting Ray (wall_s counts
+        Ray's start too): the local runner's orchestration and each step's process start."""
+        return max(0.0, self.wall_s - self.stage_seconds - self.ray_start_s)
+
+    @property
+    def overhead_share(self) -> float:
+        """Platform overhead as a share of the run: Ray start, KFP orchestration and
+        component start, and the Ray Train worker-group starts inside the stages."""
+        spent = self.ray_start_s + self.kfp_overhead_s + self.ray_worker_start_s
+        return spent / self.wall_s if self.wall_s else 0.0
+
+    @property
     def ray_worker_start_s(self) -> float:
         return sum(r.get("metrics", {}).get("ray_worker_start_s", 0) or 0 for r in self.reports.values())
 
@@ -120,11 +133,11 @@ def format_summary(result: RunResult, config: DomainConfig) -> str:
     behaviour = render_behaviour(result.reports.get("evaluate"))
     if behaviour:
         lines += [behaviour, ""]
-    kfp_overhead = max(0.0, result.wall_s - result.stage_seconds)
+    kfp_overhead = result.kfp_overhead_s
     lines.append(f"total wall time {result.wall_s:.1f} s; stages {result.stage_seconds:.1f} s; "
                  f"platform overhead: Ray start {result.ray_start_s:.1f} s, Ray Train worker-group starts "
                  f"{result.ray_worker_start_s:.1f} s (inside the training stages), KFP orchestration and "
-                 f"component start {kfp_overhead:.1f} s")
+                 f"component start {kfp_overhead:.1f} s ({result.overhead_share:.1%} of the run in all)")
     if result.release:
         reg = result.reports["register"]
         lines.append(f"released: {result.release} at {reg.get('release_uri')}")

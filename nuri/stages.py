@@ -134,9 +134,7 @@ def training_stage(stage: str, config_json: str, run_id: str, inputs: dict[str, 
                    model_dir: str, report_dir: str, *, loop_overrides: dict | None = None) -> dict:
     """Runs one training stage under Ray Train and applies its gate.
     inputs: {"model_dir": ...} or, for PPO, {"policy_dir": ..., "reward_dir": ...}."""
-    from nuri.hardware import describe as describe_hardware
     from nuri.train.metrics import plot_curves
-    from nuri.train.precision import resolve_precision
     from nuri.train.runtime import run_stage
 
     config = DomainConfig.from_json(config_json)
@@ -148,8 +146,9 @@ def training_stage(stage: str, config_json: str, run_id: str, inputs: dict[str, 
         return run_stage_in_cluster(stage, config, run_id, inputs, dataset_dir, model_dir, report_dir,
                                     loop_overrides=loop_overrides)
     with stage_report(stage, report_dir) as report:
-        precision = resolve_precision(config.runtime.precision, config.runtime.use_gpu)
-        loop_config = {"config": config_json, "stage": stage, "data_dir": dataset_dir, "precision": precision,
+        # "auto" is resolved on the training worker, where the device is (nuri.train.precision).
+        loop_config = {"config": config_json, "stage": stage, "data_dir": dataset_dir,
+                       "precision": config.runtime.precision,
                        "num_workers": config.runtime.num_workers, **inputs, **(loop_overrides or {})}
         run = run_stage(_loop_for(stage), loop_config, config.runtime, storage_uri=config.storage.uri,
                         run_name=f"{config.name}-{run_id}-{stage}", out_dir=Path(model_dir))
@@ -157,11 +156,11 @@ def training_stage(stage: str, config_json: str, run_id: str, inputs: dict[str, 
         # Why the stage stopped (max_steps, epochs, early_stopping, target_accuracy, kl_budget).
         report["stop_reason"] = metrics.pop("stop_reason", None)
         report["stop_detail"] = metrics.pop("stop_detail", "")
+        report["precision"] = metrics.pop("precision", None)
+        report["hardware"] = metrics.pop("hardware", None)
         report["metrics"] = {**metrics, "fit_s": round(run.fit_seconds, 2),
                              "ray_worker_start_s": round(run.worker_start_seconds, 2)}
-        report["precision"] = precision
         report["num_workers"] = config.runtime.num_workers
-        report["hardware"] = describe_hardware(config.runtime.use_gpu)
         report["checkpoint"] = run.checkpoint_uri
         keys = ["loss", "eval_loss", "learning_rate", "tokens_per_second"] if stage != "ppo" else \
             ["objective/scores", "objective/kl", "loss/policy_avg", "lr", "reward", "kl", "loss", "learning_rate"]

@@ -8,6 +8,10 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 . .venv/bin/activate
+# Byte-compile the platform's own modules (quick when nothing changed). Every pipeline
+# step and Ray worker is a new process; where PYTHONDONTWRITEBYTECODE is set, as on the
+# CI machines, each one otherwise compiles them from source again (about 0.6 s a process).
+python -m compileall -q -j 0 nuri components pipelines > /dev/null || true
 stamp=.venv/.nuri-installed
 want=$(cat requirements.txt requirements-dev.txt constraints.txt pyproject.toml | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then

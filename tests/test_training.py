@@ -148,3 +148,17 @@ def test_stage_reports_and_curves_are_written(chain):
         report = json.loads((chain["tmp"] / r / "report.json").read_text())
         assert report["status"] == "ok" and report["wall_s"] > 0
         assert (chain["tmp"] / r / "curves.png").stat().st_size > 1000
+
+
+def test_precision_and_machine_are_read_on_the_training_worker(chain):
+    # The driver passes the requested precision ("auto"); the worker resolves it for its
+    # own device and says what it trained in and on (a RayJob's head has no GPU to probe).
+    from nuri.train.precision import resolve_precision
+
+    assert chain["config"].runtime.precision == "auto"
+    expected = resolve_precision("auto", use_gpu=False)
+    for stage in ("pretrain", "sft", "reward", "ppo"):
+        report = chain["reports"][stage]
+        assert report["precision"] == expected, stage
+        assert report["hardware"]["cpu_cores"] >= 1 and report["hardware"]["accelerator"] is None, stage
+        assert "precision" not in report["metrics"] and "hardware" not in report["metrics"], stage

@@ -27,7 +27,7 @@ def critic_free_loop(cfg: dict) -> None:
     from nuri.train.hf import scratch_dir
     from nuri.evaluation.scoring import paired_reward_gain
     from nuri.train.ppo import gain_prompts, kl_budget_callback
-    from nuri.train.precision import trainer_precision_args
+    from nuri.train.precision import trained_precision, trainer_precision_args
     from nuri.train.stopping import StopRecorder
     from nuri.train.worker import report_final
 
@@ -58,7 +58,8 @@ def critic_free_loop(cfg: dict) -> None:
         temperature=stage.temperature, learning_rate=stage.learning_rate, beta=stage.kl_coef,
         num_iterations=stage.ppo_epochs, max_steps=steps, logging_steps=1, save_strategy="no", report_to=[],
         seed=config.runtime.seed, gradient_checkpointing=False, use_cpu=not config.runtime.use_gpu,
-        disable_tqdm=True, ddp_find_unused_parameters=False, **trainer_precision_args(cfg["precision"]))
+        disable_tqdm=True, ddp_find_unused_parameters=False,
+        **trainer_precision_args(cfg["precision"], config.runtime.use_gpu))
     recorder = StopRecorder()
     trainer = RLTrainer(model=policy, reward_funcs=reward, args=args, train_dataset=train_ds,
                         processing_class=tokenizer, reward_processing_classes=tokenizer,
@@ -82,6 +83,7 @@ def critic_free_loop(cfg: dict) -> None:
         "train_seconds": train_seconds,
         "episodes_per_second": episodes / train_seconds if train_seconds else float("nan"),
         "prompts": len(train_ds),
+        "precision": trained_precision(args),
     }
     reference = AutoModelForCausalLM.from_pretrained(cfg["policy_dir"], dtype=torch.float32)
     metrics.update(paired_reward_gain(trainer.model, reference, reward, tokenizer, gain_prompts(prompts),

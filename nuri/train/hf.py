@@ -72,7 +72,7 @@ def common_training_args(stage, runtime_seed: int, precision: str, output_dir: s
         save_total_limit=1, report_to=[], seed=runtime_seed,
         data_seed=runtime_seed, dataloader_num_workers=0, disable_tqdm=True,
         gradient_checkpointing=False, ddp_find_unused_parameters=False, include_num_input_tokens_seen=True,
-        use_cpu=not use_gpu, **periodic_eval, **trainer_precision_args(precision),
+        use_cpu=not use_gpu, **periodic_eval, **trainer_precision_args(precision, use_gpu),
         **memory_saving_args(memory_saving, use_gpu))
 
 
@@ -154,6 +154,7 @@ def save_merged(trainer: Trainer, tokenizer, dest: Path) -> None:
 def train_and_report(trainer: Trainer, tokenizer, cfg: dict, started: float, *,
                      tokens_per_example: int | None = None,
                      extra_metrics: Callable[[Trainer], dict] | None = None) -> None:
+    from nuri.train.precision import trained_precision
     from nuri.train.worker import plain_process
 
     setup_seconds = time.time() - started  # model and data loading, trainer construction
@@ -210,6 +211,7 @@ def train_and_report(trainer: Trainer, tokenizer, cfg: dict, started: float, *,
         # only with several workers).
         "ddp": type(trainer.model_wrapped).__name__ == "DistributedDataParallel",
         "train_samples_per_second": out.metrics.get("train_samples_per_second", float("nan")),
+        "precision": trained_precision(trainer.args),
     }
     tps = [e["tokens_per_second"] for e in history if "tokens_per_second" in e]
     if tokens_per_example:

@@ -98,7 +98,7 @@ def ppo_loop(cfg: dict) -> None:
 
     from nuri.evaluation.scoring import paired_reward_gain
     from nuri.train.hf import scratch_dir
-    from nuri.train.precision import trainer_precision_args
+    from nuri.train.precision import trained_precision, trainer_precision_args
     from nuri.train.worker import report_final
 
     config = DomainConfig.from_json(cfg["config"])
@@ -131,7 +131,7 @@ def ppo_loop(cfg: dict) -> None:
         local_rollout_forward_batch_size=per_device, num_sample_generations=0, report_to=[],
         logging_steps=1, save_strategy="no", seed=config.runtime.seed, gradient_checkpointing=False,
         use_cpu=not config.runtime.use_gpu, disable_tqdm=True, dataset_num_proc=None,
-        **trainer_precision_args(cfg["precision"]))
+        **trainer_precision_args(cfg["precision"], config.runtime.use_gpu))
     from nuri.train.stopping import StopRecorder
 
     # PPOTrainer seeds torch only, yet shuffles each iteration's mini-batches with the
@@ -162,6 +162,7 @@ def ppo_loop(cfg: dict) -> None:
         "train_seconds": train_seconds,
         "episodes_per_second": trainer.state.episode / train_seconds if train_seconds else float("nan"),
         "prompts": len(train_ds),
+        "precision": trained_precision(args),
     }
     t_eval = time.perf_counter()
     metrics.update(paired_reward_gain(trainer.policy_model, reference, reward, tokenizer, gain_prompts(prompts),

@@ -21,6 +21,13 @@ def resolve_precision(requested: str, use_gpu: bool) -> str:
     return "fp16" if use_gpu else "fp32"
 
 
-def trainer_precision_args(precision: str) -> dict:
-    """The TrainingArguments fields for a resolved precision."""
+def trainer_precision_args(precision: str, use_gpu: bool) -> dict:
+    """The TrainingArguments fields for a precision, 'auto' resolved for the device of
+    this process: called on the training worker, where the accelerator is."""
+    precision = resolve_precision(precision, use_gpu)
     return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
+
+
+def trained_precision(args) -> str:
+    """The precision a trainer's arguments train in, for the stage's report."""
+    return "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32"

@@ -26,20 +26,34 @@ FINAL_DIR = "final"          # inside the last checkpoint: the stage's finished 
 METRICS_FILE = "metrics.json"
 HISTORY_FILE = "log_history.json"
 
-# Local-only settings: no telemetry, and every Ray socket on loopback.
+# Wherever a stage runs: no telemetry, deduplicated worker logs, TRL's notice about its
+# experimental trainers silenced.
+_RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_DEDUP_LOGS": "1", "TRL_EXPERIMENTAL_SILENCE": "1"}
+
+# Only for a Ray that Nuri starts on this machine (LocalRayCluster, or a stage run on its
+# own); the pipeline's steps inherit them from the process that started it, and a stage
+# that joins KubeRay leaves Ray's defaults alone.
 # RAY_worker_niceness: Ray starts workers at nice 15, so on a shared machine any other
 # busy process took up to ~40% of a training worker's throughput (bench/training_bench.py).
 # RAY_TRAIN_METRICS_ENABLED: Ray Train's Prometheus metrics callbacks; nothing scrapes a
 # local Ray, so they only cost the 2-core machine CPU beside the training worker.
 # RAY_TRAIN_HEALTH_CHECK_INTERVAL_S: the controller polls its workers this often and only
 # then sees that training has ended (default 2 s: about 1 s lost per stage on average).
-_LOCAL_RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
-                  "RAY_DEDUP_LOGS": "1", "TRL_EXPERIMENTAL_SILENCE": "1", "RAY_worker_niceness": "0",
-                  "RAY_TRAIN_METRICS_ENABLED": "0", "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.5"}
+# RAY_TRAIN_ENABLE_PREEMPTION_WATCHER: one more actor process per stage, started beside
+# the controller and the worker, that watches for nodes being drained (spot reclaim); a
+# local Ray is one node that nothing drains.
+_LOCAL_RAY_ENV = {**_RAY_ENV, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_worker_niceness": "0",
+                  "RAY_TRAIN_METRICS_ENABLED": "0", "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.5",
+                  "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER": "0"}
 
 
-def _apply_local_ray_env() -> None:
-    for k, v in _LOCAL_RAY_ENV.items():
+def ray_env(address: str | None) -> dict[str, str]:
+    """The settings for a Ray a stage joins at `address`, or starts on this machine (None)."""
+    return dict(_RAY_ENV if address else _LOCAL_RAY_ENV)
+
+
+def _apply_env(env: dict[str, str]) -> None:
+    for k, v in env.items():
         os.environ.setdefault(k, v)
 
 
@@ -73,7 +87,7 @@ class LocalRayCluster:
         self._previous: str | None = None
 
     def __enter__(self) -> "LocalRayCluster":
-        _apply_local_ray_env()
+        _apply_env(ray_env(None))
         import ray
 
         t0 = time.perf_counter()
@@ -108,12 +122,12 @@ class LocalRayCluster:
 def connect_ray() -> None:
     """Joins the cluster in RAY_ADDRESS, or starts a private local one when unset (a
     component run on its own)."""
-    _apply_local_ray_env()
+    address = os.environ.get("RAY_ADDRESS")
+    _apply_env(ray_env(address))  # before Ray reads them
     import ray
 
     if ray.is_initialized():
         return
-    address = os.environ.get("RAY_ADDRESS")
     if address:
         # Ray Train's helper actors look the cluster up again by themselves; with the
         # address in their environment they never pick another Ray on the same machine.

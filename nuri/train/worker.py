@@ -75,9 +75,15 @@ def report_final(save_model: Callable[[Path], None], metrics: dict, log_history:
 
 def _report_final(save_model: Callable[[Path], None], metrics: dict, log_history: list[dict],
                   started: float) -> None:
+    import ray
     import ray.train
 
-    metrics = {**metrics, "worker_started": started}
+    from nuri.hardware import describe
+
+    # The machine is read here, on the worker: the stage's driver may be a pod without
+    # the accelerator (a RayJob's head), which the profile card's cost fields would name.
+    gpu = not plain_process() and bool(ray.get_gpu_ids())  # the GPUs Ray gave this worker
+    metrics = {**metrics, "worker_started": started, "hardware": describe(use_gpu=gpu)}
     if plain_process():
         out = Path(os.environ[PLAIN_OUT_ENV])
         save_model(out / FINAL_DIR)

@@ -1,0 +1,27 @@
+"""The run's summary line: where the time went outside the stages (nuri.local_run)."""
+
+from pathlib import Path
+
+from nuri.config import load_domain_config
+from nuri.local_run import RunResult, format_summary
+
+
+def _result() -> RunResult:
+    reports = {"prepare": {"stage": "prepare", "wall_s": 10.0, "metrics": {}},
+               "sft": {"stage": "sft", "wall_s": 60.0, "metrics": {"ray_worker_start_s": 5.0}},
+               "ppo": {"stage": "ppo", "wall_s": 20.0, "metrics": {"ray_worker_start_s": 4.0}}}
+    return RunResult(run_id="r", status="succeeded", wall_s=100.0, ray_start_s=3.0, reports=reports)
+
+
+def test_ray_start_is_counted_once_in_the_overhead():
+    # wall 100 = Ray start 3 + stages 90 + 7 left to KFP; worker-group starts are inside stages.
+    r = _result()
+    assert r.kfp_overhead_s == 7.0
+    assert r.overhead_share == (3.0 + 7.0 + 9.0) / 100.0
+
+
+def test_summary_names_each_part_of_the_overhead_and_its_share():
+    line = next(x for x in format_summary(_result(), load_domain_config(Path(__file__).resolve().parents[1] / "domains" / "welfare.yaml"))
+                .splitlines() if x.startswith("total wall time"))
+    assert "Ray start 3.0 s" in line and "worker-group starts 9.0 s" in line
+    assert "component start 7.0 s (19.0% of the run in all)" in line
