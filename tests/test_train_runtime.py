@@ -4,6 +4,7 @@ training itself is tested under Ray in test_training.py (one worker: no DDP wrap
 from ray.train import BackendConfig
 from ray.train.torch import TorchTrainer
 
+from nuri.train import runtime
 from nuri.train.runtime import ray_env, trainer_for
 
 
@@ -27,3 +28,32 @@ def test_local_ray_tuning_is_not_applied_to_a_cluster_it_joins():
     assert not tuning & set(ray_env("raycluster-head-svc.nuri-welfare:6379"))
     for address in (None, "raycluster-head-svc.nuri-welfare:6379"):
         assert ray_env(address)["RAY_USAGE_STATS_ENABLED"] == "0"  # no telemetry anywhere
+
+
+def test_joining_a_cluster_leaves_its_ray_train_settings_alone(monkeypatch):
+    # Stand-in for the KubeRay head: ray.init is replaced; what connect_ray puts into the
+    # environment (which Ray Train forwards to the controller and workers) is real.
+    import ray
+
+    tuning = set(ray_env(None)) - set(ray_env("x:1"))
+    for k in tuning:
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("RAY_ADDRESS", "raycluster-head-svc.nuri-welfare:6379")
+    joined = []
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", lambda **kw: joined.append(kw))
+    runtime.connect_ray()
+    assert joined and joined[0]["address"] == "raycluster-head-svc.nuri-welfare:6379"
+    assert not tuning & set(runtime.os.environ), tuning & set(runtime.os.environ)
+
+
+def test_auto_precision_follows_the_device_of_the_process_that_trains(monkeypatch):
+    # Resolved where trainer_precision_args runs (the training worker): the capability
+    # probe is the stand-in here, for a bf16 GPU, an fp16-only GPU and a plain CPU.
+    from nuri.train import precision
+
+    for supports_bf16, use_gpu, expected in ((True, True, "bf16"), (False, True, "fp16"), (False, False, "fp32")):
+        monkeypatch.setattr(precision, "device_supports_bf16", lambda gpu, s=supports_bf16: s)
+        args = precision.trainer_precision_args("auto", use_gpu)
+        assert args == {"bf16": expected == "bf16", "fp16": expected == "fp16"}, (supports_bf16, use_gpu)
+    assert precision.trainer_precision_args("fp32", True) == {"bf16": False, "fp16": False}  # asked for: kept

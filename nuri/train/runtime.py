@@ -52,9 +52,12 @@ def ray_env(address: str | None) -> dict[str, str]:
     return dict(_RAY_ENV if address else _LOCAL_RAY_ENV)
 
 
-def _apply_env(env: dict[str, str]) -> None:
-    for k, v in env.items():
-        os.environ.setdefault(k, v)
+def _apply_env(env: dict[str, str]) -> list[str]:
+    """Sets what the environment does not set already; returns the names it set."""
+    added = [k for k in env if k not in os.environ]
+    for k in added:
+        os.environ[k] = env[k]
+    return added
 
 
 UNAUTHENTICATED = ("nuri: warning: the local Ray accepts requests without a token (RAY_AUTH_MODE={mode}): "
@@ -85,9 +88,12 @@ class LocalRayCluster:
         self.token_auth: bool | None = None
         self.start_seconds = 0.0
         self._previous: str | None = None
+        self._added_env: list[str] = []
 
     def __enter__(self) -> "LocalRayCluster":
-        _apply_env(ray_env(None))
+        # For this Ray and the pipeline steps started while it runs; taken back on exit,
+        # so a cluster joined later in the same process keeps Ray's defaults.
+        self._added_env = _apply_env(ray_env(None))
         import ray
 
         t0 = time.perf_counter()
@@ -113,6 +119,8 @@ class LocalRayCluster:
         import ray
 
         ray.shutdown()
+        for k in self._added_env:
+            os.environ.pop(k, None)
         if self._previous is None:
             os.environ.pop("RAY_ADDRESS", None)
         else:
