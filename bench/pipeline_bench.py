@@ -10,6 +10,7 @@ arguments and steps), printed as a ratio measured side by side in one run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -22,6 +23,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from nuri.local_run import RunResult  # noqa: E402 - after the repository is on sys.path
 
 
 def stage_timings(summary_path: Path | None, root: Path) -> None:
@@ -56,15 +59,12 @@ def stage_timings(summary_path: Path | None, root: Path) -> None:
             parts["driver (connect, copy, plot)"] = r["wall_s"] - m.get("fit_s", r["wall_s"])
             note = ", ".join(f"{k} {v:.1f}" for k, v in parts.items() if v is not None)
         print(f"{stage:<12}{r['wall_s']:>8.1f}{r['wall_s'] / total:>8.1%}   {note}")
-    stages = sum(r.get("wall_s", 0) for r in s["reports"].values())
-    workers = sum(r.get("metrics", {}).get("ray_worker_start_s", 0) or 0 for r in s["reports"].values())
     print(f"{'total':<12}{total:>8.1f}")
-    # The run's wall time counts Ray's start as well; the KFP share is what is left.
-    kfp = max(0.0, total - stages - s["ray_start_s"])
-    overhead = s["ray_start_s"] + kfp + workers
-    print(f"platform overhead: Ray start {s['ray_start_s']:.1f} s; KFP orchestration + component process start "
-          f"{kfp:.1f} s; Ray Train worker-group starts {workers:.1f} s (inside stages); "
-          f"{overhead:.1f} s in all, {overhead / total:.1%} of the run")
+    # The same accounting as the run's own summary line (nuri.local_run.RunResult).
+    run = RunResult(**{f.name: s[f.name] for f in dataclasses.fields(RunResult)})
+    print(f"platform overhead: Ray start {run.ray_start_s:.1f} s; KFP orchestration + component process start "
+          f"{run.kfp_overhead_s:.1f} s; Ray Train worker-group starts {run.ray_worker_start_s:.1f} s (inside "
+          f"stages); {run.overhead_s:.1f} s in all, {run.overhead_share:.1%} of the run")
     training = sum(s["reports"].get(k, {}).get("metrics", {}).get("train_seconds", 0) or 0
                    for k in ("pretrain", "sft", "reward", "ppo"))
     print(f"trainers' own training time (pretrain, SFT, reward, PPO): {training:.1f} s")

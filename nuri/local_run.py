@@ -43,11 +43,14 @@ class RunResult:
         return max(0.0, self.wall_s - self.stage_seconds - self.ray_start_s)
 
     @property
+    def overhead_s(self) -> float:
+        """Platform overhead: Ray start, KFP orchestration and component start, and the
+        Ray Train worker-group starts inside the stages."""
+        return self.ray_start_s + self.kfp_overhead_s + self.ray_worker_start_s
+
+    @property
     def overhead_share(self) -> float:
-        """Platform overhead as a share of the run: Ray start, KFP orchestration and
-        component start, and the Ray Train worker-group starts inside the stages."""
-        spent = self.ray_start_s + self.kfp_overhead_s + self.ray_worker_start_s
-        return spent / self.wall_s if self.wall_s else 0.0
+        return self.overhead_s / self.wall_s if self.wall_s else 0.0
 
     @property
     def ray_worker_start_s(self) -> float:
@@ -133,11 +136,10 @@ def format_summary(result: RunResult, config: DomainConfig) -> str:
     behaviour = render_behaviour(result.reports.get("evaluate"))
     if behaviour:
         lines += [behaviour, ""]
-    kfp_overhead = result.kfp_overhead_s
     lines.append(f"total wall time {result.wall_s:.1f} s; stages {result.stage_seconds:.1f} s; "
                  f"platform overhead: Ray start {result.ray_start_s:.1f} s, Ray Train worker-group starts "
                  f"{result.ray_worker_start_s:.1f} s (inside the training stages), KFP orchestration and "
-                 f"component start {kfp_overhead:.1f} s ({result.overhead_share:.1%} of the run in all)")
+                 f"component start {result.kfp_overhead_s:.1f} s ({result.overhead_share:.1%} of the run in all)")
     if result.release:
         reg = result.reports["register"]
         lines.append(f"released: {result.release} at {reg.get('release_uri')}")

@@ -21,7 +21,7 @@ def test_ray_start_is_counted_once_in_the_overhead():
 
 
 def test_summary_names_each_part_of_the_overhead_and_its_share():
-    line = next(x for x in format_summary(_result(), load_domain_config(Path(__file__).resolve().parents[1] / "domains" / "welfare.yaml"))
-                .splitlines() if x.startswith("total wall time"))
+    config = load_domain_config(Path(__file__).resolve().parents[1] / "domains" / "welfare.yaml")
+    line = next(x for x in format_summary(_result(), config).splitlines() if x.startswith("total wall time"))
     assert "Ray start 3.0 s" in line and "worker-group starts 9.0 s" in line
     assert "component start 7.0 s (19.0% of the run in all)" in line
