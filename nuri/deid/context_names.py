@@ -72,6 +72,11 @@ _AFTER_TITLE = (r"(?![가-힣])|(?:에게|께서|으로|이나|이며|이고|이
 # a title are excluded afterwards.
 _TITLE = re.compile(_TITLES + r"(?=" + _AFTER_TITLE + r")")
 _NOUNS_ENDING_IN_TITLE = ("대기자",)  # 임용대기자: people waiting for appointment
+# 은/이/가/도 end names too (김지은, 박하은), so they are not in _NOT_A_NAME_ENDINGS; a
+# two-syllable noun of public texts that starts with a surname syllable, with one of them
+# attached, is the subject of a sentence, not a name: "모든 국민은 대통령을", "정부가 위원을".
+_SUBJECT_NOUNS = frozenset("국민 국가 정부 주민 시민 공무 감사 조약 법관 의회 위원 기관 단체 정당 지방".split())
+_SUBJECT_PARTICLES = frozenset("은이가도")
 
 # Role labels of public forms. After a colon any 2-4 syllable word is taken
 # ("성명: 홍길동"); without one, a three-syllable word followed by a title, a
@@ -168,6 +173,8 @@ def _name_before_title(text: str, m: re.Match[str]) -> tuple[int, int] | None:
         if text[start:start + 2] not in _COMPOUND_SURNAMES or _is_hangul_before(text, start):
             return None
     word = text[start:end]
+    if word[:2] in _SUBJECT_NOUNS and word[2:] in _SUBJECT_PARTICLES:
+        return None
     if _looks_like_name(word) and not word.endswith(_NOT_A_NAME_ENDINGS):
         return start, end
     return None

@@ -16,6 +16,8 @@ DEID = Deidentifier()
     ("(정의화의원 대표발의 )", "([NAME]의원 대표발의 )"),
     ("김철수 씨가 민원을 냈다", "[NAME] 씨가 민원을 냈다"),
     ("남궁민 위원장", "[NAME] 위원장"),
+    # Names ending in a particle's syllable are still names.
+    ("김지은 대통령", "[NAME] 대통령"), ("박하은 의원이", "[NAME] 의원이"),
 ])
 def test_names_in_context(text, expected):
     assert DEID.redact(text).text == expected
@@ -37,6 +39,8 @@ def test_sponsor_list_of_a_bill():
     "국회의원 정수", "지방의회의원 선거", "민주당 의원 다수", "대통령령 제31234호", "해당 의원은",
     "성명서를 발표하였다", "제 출 자 : 정 부", "고객님께 안내", "상임위 위원장", "임용대기자 또는 일용직",
     "15일 이내에 대통령이 공포한다", "②국회는 의원의 자격을 심사하며",
+    # A noun and its particle before a title (seen in a model's answer, evaluation of run law-head).
+    "① 모든 국민은 대통령의 임기는", "정부가 위원을 위촉한다", "국가도 의원의",
 ])
 def test_name_look_alikes_untouched(text):
     assert DEID.redact(text).text == text
