@@ -75,7 +75,7 @@ _NOUNS_ENDING_IN_TITLE = ("대기자",)  # 임용대기자: people waiting for a
 # 은/이/가/도 end names too (김지은, 박하은), so they are not in _NOT_A_NAME_ENDINGS; a
 # two-syllable noun of public texts that starts with a surname syllable, with one of them
 # attached, is the subject of a sentence, not a name: "모든 국민은 대통령을", "정부가 위원을".
-_SUBJECT_NOUNS = frozenset("국민 국가 정부 주민 시민 공무 감사 조약 법관 의회 위원 기관 단체 정당 지방".split())
+_SUBJECT_NOUNS = frozenset("국민 국가 정부 주민 시민 공무 감사 조약 위원 기관 정당 지방".split())
 _SUBJECT_PARTICLES = frozenset("은이가도")
 
 # Role labels of public forms. After a colon any 2-4 syllable word is taken
