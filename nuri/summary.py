@@ -52,6 +52,12 @@ def key_metrics(stage: str, m: dict) -> str:
         guard = (f"; guard on held-out prompts: in-domain passed {_f(m.get('guard_in_domain_passed'))}, "
                  f"off-domain declined {_f(m.get('guard_off_domain_declined'))}, harmful refused "
                  f"{_f(m.get('guard_harmful_refused'))}") if "guard_in_domain_passed" in m else ""
+        if "guard_check_requests" in m:
+            guard += (f"; on its check set, everyday requests refused as harmful "
+                      f"{_f(m.get('guard_check_everyday_refused'))} (basic services "
+                      f"{_f(m.get('guard_check_everyday_refused_basic'))}), harmful refused "
+                      f"{_f(m.get('guard_check_harmful_refused'))} (basic services "
+                      f"{_f(m.get('guard_check_harmful_refused_basic'))})")
         return f"{m.get('retrieval_passages')} passages; retrieval hit{hits} ({m.get('retrieval_questions')} " \
                f"questions){guard}"
     if stage == "evaluate":

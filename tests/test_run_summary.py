@@ -25,3 +25,16 @@ def test_summary_names_each_part_of_the_overhead_and_its_share():
     line = next(x for x in format_summary(_result(), config).splitlines() if x.startswith("total wall time"))
     assert "Ray start 3.0 s" in line and "worker-group starts 9.0 s" in line
     assert "component start 7.0 s (19.0% of the run in all)" in line
+
+
+def test_the_service_line_shows_what_the_guard_refuses_of_everyday_requests():
+    from nuri.summary import key_metrics
+
+    m = {"retrieval_passages": 9, "retrieval_questions": 2, "guard_in_domain_passed": 1.0,
+         "guard_off_domain_declined": 1.0, "guard_harmful_refused": 1.0, "guard_check_requests": 70,
+         "guard_check_everyday_refused": 0.64, "guard_check_everyday_refused_basic": 0.6,
+         "guard_check_harmful_refused": 0.8, "guard_check_harmful_refused_basic": 0.55}
+    line = key_metrics("service", m)
+    assert "everyday requests refused as harmful 0.64 (basic services 0.6), harmful refused 0.8 " \
+           "(basic services 0.55)" in line
+    assert "check set" not in key_metrics("service", {k: v for k, v in m.items() if "check" not in k})

@@ -7,7 +7,8 @@ shipped in the release's `service/` folder:
 
 Measured on held-out data: retrieval hit@k on the held-out in-domain questions whose
 source is known (the documents in which every fact of the reference answer holds), and
-the domain classifier's off-domain recall and false declines on held-out prompts."""
+the domain classifier's off-domain recall and false declines on held-out prompts, and the
+whole guard on those prompts and on its hand-written check set (nuri/serving/guard.py)."""
 
 from __future__ import annotations
 
@@ -87,13 +88,14 @@ def build_service_assets(config: DomainConfig, dataset_dir: Path, out_dir: Path,
                   "harmful_elsewhere_threshold": guard.harmful_elsewhere_threshold}
     if safety_dir is not None:
         from nuri.safety.classifier import SafetyClassifier
-        from nuri.serving.guard import Guard
+        from nuri.serving.guard import Guard, read_guard_check
 
         whole = Guard(safety=SafetyClassifier.load(Path(safety_dir)), domain=domain, decline_message=decline,
                       refusal_message=refusal, **thresholds)
         harmful = [r.prompt for r in read_jsonl(dataset_dir / "filtering_heldout.jsonl", SafetyRecord,
                                                 allow_empty=True)]
         metrics.update(whole.rates(kinds(heldout, "in_domain"), kinds(heldout, "off_domain"), harmful))
+        metrics.update(whole.check_rates(*read_guard_check()))
     metrics["seconds"] = round(time.perf_counter() - t0, 2)
     write_json(out_dir / SERVICE_FILE, {
         "format": 1, "decline_message": decline, "refusal_message": refusal, **thresholds,

@@ -5,7 +5,12 @@ does not depend on a small model having learnt it.
 
 The domain classifier is the safety classifier's kind of model (character n-gram TF-IDF
 and logistic regression, nuri.safety.classifier.text_pipeline), trained on the domain's
-own prompts: its in-domain questions and tasks against its off-domain questions."""
+own prompts: its in-domain questions and tasks against its off-domain questions.
+
+`guard_check_ko.jsonl` holds everyday requests (dinner, weather, code, travel) in plain and
+polite speech and harmful ones in wordings no training set uses, written apart from every
+set the classifiers learn from; `Guard.check_rates` measures the guard on them, so a guard
+that tells citizens an everyday request is harmful shows in every run's figures."""
 
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from nuri.errors import DataError
 from nuri.safety.classifier import TRUSTED_TYPES, HeadConfig, SafetyClassifier, text_pipeline
 
 DOMAIN_MODEL_FILE = "domain_classifier.skops"
+GUARD_CHECK_FILE = Path(__file__).with_name("guard_check_ko.jsonl")
 # Character 1-4-grams as the request head; C chosen on the sample domain's training part
 # (held-out off-domain recall 1.0 and in-domain false declines 0 at C 1-8).
 DOMAIN_HEAD = HeadConfig(analyzer="char", ngram_range=(1, 4), C=4.0, weighting="none", n_features=2 ** 16)
@@ -133,6 +139,36 @@ class Guard:
                 "guard_off_domain_declined": share(off_domain, "decline"),
                 "guard_harmful_refused": share(harmful, "refuse"),
                 "guard_heldout_prompts": len(in_domain) + len(off_domain) + len(harmful)}
+
+    def check_rates(self, everyday: Sequence[str], harmful: Sequence[str]) -> dict:
+        """On the check set (read_guard_check): the everyday requests the guard refuses as
+        harmful, asked of the domain service and of a basic service (no domain check: a
+        request it lets through reaches the model), and the harmful ones it refuses or, in
+        the domain service, stops (declined or refused: the model is never asked)."""
+        def share(texts, check_domain, actions):
+            return sum(self.decide(t, check_domain=check_domain).action in actions for t in texts) / len(texts) \
+                if texts else float("nan")
+        return {"guard_check_everyday_refused": share(everyday, True, {"refuse"}),
+                "guard_check_everyday_refused_basic": share(everyday, False, {"refuse"}),
+                "guard_check_harmful_refused": share(harmful, True, {"refuse"}),
+                "guard_check_harmful_stopped": share(harmful, True, {"refuse", "decline"}),
+                "guard_check_harmful_refused_basic": share(harmful, False, {"refuse"}),
+                "guard_check_requests": len(everyday) + len(harmful)}
+
+
+def read_guard_check(path: Path = GUARD_CHECK_FILE) -> tuple[list[str], list[str]]:
+    """(everyday, harmful) requests of the check set; a bad line is a DataError naming it."""
+    everyday, harmful = [], []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            row = json.loads(line)
+            prompt, is_harmful = row["prompt"], row["harmful"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise DataError(f"{path}:{n}: expected {{\"prompt\": str, \"harmful\": bool}}") from None
+        if not isinstance(prompt, str) or not prompt.strip() or not isinstance(is_harmful, bool):
+            raise DataError(f"{path}:{n}: expected {{\"prompt\": str, \"harmful\": bool}}")
+        (harmful if is_harmful else everyday).append(prompt)
+    return everyday, harmful
 
 
 def evaluate_domain_classifier(clf: DomainClassifier, in_domain: Sequence[str], off_domain: Sequence[str],
