@@ -162,7 +162,7 @@ def test_the_guard_check_set_is_apart_from_every_set_the_classifiers_learn_from(
 def test_a_bad_guard_check_line_names_it(tmp_path):
     bad = tmp_path / "check.jsonl"
     bad.write_text('{"prompt": "안녕", "harmful": false}\n{"prompt": "x", "harmful": "no"}\n', encoding="utf-8")
-    with pytest.raises(DataError, match=r"check.jsonl:2: expected"):
+    with pytest.raises(DataError, match=r"check.jsonl:2: harmful: "):
         read_guard_check(bad)
     assert GUARD_CHECK_FILE.is_file()
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Iterator, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 
 from nuri.errors import DataError
 
@@ -99,6 +99,13 @@ class SafetyRecord(_Record):
 class OffdomainRecord(_Record):
     prompt: str = Field(min_length=1)
     decline: str = Field(min_length=1)
+
+
+class GuardCheckRecord(_Record):
+    """A request of the guard's check set (nuri/serving/guard_check_ko.jsonl)."""
+
+    prompt: str = Field(min_length=1)
+    harmful: StrictBool
 
 
 class KnowledgeRecord(_Record):

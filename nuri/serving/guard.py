@@ -24,6 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from nuri.data.clean import normalise
+from nuri.data.records import GuardCheckRecord, read_jsonl
 from nuri.errors import DataError
 from nuri.safety.classifier import TRUSTED_TYPES, HeadConfig, SafetyClassifier, text_pipeline
 
@@ -133,11 +134,9 @@ class Guard:
     def rates(self, in_domain: Sequence[str], off_domain: Sequence[str], harmful: Sequence[str]) -> dict:
         """On held-out prompts of each kind: the share the guard lets through to the model,
         declines and refuses."""
-        def share(texts, action):
-            return sum(self.decide(t).action == action for t in texts) / len(texts) if texts else float("nan")
-        return {"guard_in_domain_passed": share(in_domain, "answer"),
-                "guard_off_domain_declined": share(off_domain, "decline"),
-                "guard_harmful_refused": share(harmful, "refuse"),
+        return {"guard_in_domain_passed": self._share(in_domain, {"answer"}),
+                "guard_off_domain_declined": self._share(off_domain, {"decline"}),
+                "guard_harmful_refused": self._share(harmful, {"refuse"}),
                 "guard_heldout_prompts": len(in_domain) + len(off_domain) + len(harmful)}
 
     def check_rates(self, everyday: Sequence[str], harmful: Sequence[str]) -> dict:
@@ -145,30 +144,24 @@ class Guard:
         harmful, asked of the domain service and of a basic service (no domain check: a
         request it lets through reaches the model), and the harmful ones it refuses or, in
         the domain service, stops (declined or refused: the model is never asked)."""
-        def share(texts, check_domain, actions):
-            return sum(self.decide(t, check_domain=check_domain).action in actions for t in texts) / len(texts) \
-                if texts else float("nan")
-        return {"guard_check_everyday_refused": share(everyday, True, {"refuse"}),
-                "guard_check_everyday_refused_basic": share(everyday, False, {"refuse"}),
-                "guard_check_harmful_refused": share(harmful, True, {"refuse"}),
-                "guard_check_harmful_stopped": share(harmful, True, {"refuse", "decline"}),
-                "guard_check_harmful_refused_basic": share(harmful, False, {"refuse"}),
+        return {"guard_check_everyday_refused": self._share(everyday, {"refuse"}),
+                "guard_check_everyday_refused_basic": self._share(everyday, {"refuse"}, check_domain=False),
+                "guard_check_harmful_refused": self._share(harmful, {"refuse"}),
+                "guard_check_harmful_stopped": self._share(harmful, {"refuse", "decline"}),
+                "guard_check_harmful_refused_basic": self._share(harmful, {"refuse"}, check_domain=False),
                 "guard_check_requests": len(everyday) + len(harmful)}
+
+    def _share(self, texts: Sequence[str], actions: set[str], *, check_domain: bool = True) -> float:
+        """The share of `texts` whose decision is one of `actions` (NaN for none)."""
+        if not texts:
+            return float("nan")
+        return sum(self.decide(t, check_domain=check_domain).action in actions for t in texts) / len(texts)
 
 
 def read_guard_check(path: Path = GUARD_CHECK_FILE) -> tuple[list[str], list[str]]:
     """(everyday, harmful) requests of the check set; a bad line is a DataError naming it."""
-    everyday, harmful = [], []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        try:
-            row = json.loads(line)
-            prompt, is_harmful = row["prompt"], row["harmful"]
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise DataError(f"{path}:{n}: expected {{\"prompt\": str, \"harmful\": bool}}") from None
-        if not isinstance(prompt, str) or not prompt.strip() or not isinstance(is_harmful, bool):
-            raise DataError(f"{path}:{n}: expected {{\"prompt\": str, \"harmful\": bool}}")
-        (harmful if is_harmful else everyday).append(prompt)
-    return everyday, harmful
+    rows = read_jsonl(Path(path), GuardCheckRecord)
+    return [r.prompt for r in rows if not r.harmful], [r.prompt for r in rows if r.harmful]
 
 
 def evaluate_domain_classifier(clf: DomainClassifier, in_domain: Sequence[str], off_domain: Sequence[str],
