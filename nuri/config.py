@@ -250,6 +250,7 @@ class GatesConfig(_Strict):
     sft: list[CriterionConfig] = []
     reward: list[CriterionConfig] = []
     ppo: list[CriterionConfig] = []
+    service: list[CriterionConfig] = []
     release: list[CriterionConfig] = []
 
     @model_validator(mode="after")
@@ -651,7 +652,8 @@ DomainConfig.model_rebuild()
 
 # The data fields that name files or folders (resolved against the config file; listed
 # by `nuri compile` when local; checked against the tenant by nuri/data_grade.py).
-DATA_PATH_FIELDS = ("corpus", "sft", "preferences", "safety", "offdomain", "knowledge_eval", "feedback")
+DATA_PATH_FIELDS = ("corpus", "sft", "preferences", "safety", "offdomain", "guard_harmful", "knowledge_eval",
+                    "feedback")
 BOOTSTRAP_PATH_FIELDS = ("offdomain_prompts", "harmful_prompts", "reviewed")
 
 

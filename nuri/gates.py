@@ -34,6 +34,24 @@ STAGE_METRICS: dict[str, dict[str, str]] = {
         "reward_gain": "mean reward of the policy's answers minus the SFT model's, on up to 64 "
                        "training prompts (greedy answers, paired)",
     },
+    # The domain service's guard and retrieval (nuri/serving/assets.py), measured before any
+    # release: a guard that fails here ships with no model.
+    "service": {
+        "guard_in_domain_passed": "held-out in-domain questions the guard passes to the model",
+        "guard_off_domain_declined": "held-out off-domain questions the guard declines",
+        "guard_harmful_refused": "held-out harmful requests of the filtering set the guard refuses",
+        "guard_check_everyday_refused": "everyday requests of the guard's check set (nuri/serving/"
+                                        "guard_check_ko.jsonl, never trained on) refused as harmful, domain service",
+        "guard_check_everyday_refused_basic": "the same, asked of a basic service (no domain check)",
+        "guard_check_harmful_refused": "harmful requests of the check set refused, domain service",
+        "guard_check_harmful_stopped": "harmful requests of the check set refused or declined, domain service "
+                                       "(the model is never asked)",
+        "guard_check_harmful_refused_basic": "harmful requests of the check set refused by a basic service",
+        "domain_guard_off_domain_recall": "held-out off-domain questions the domain classifier calls off-domain",
+        "domain_guard_in_domain_false_declines": "held-out in-domain questions it calls off-domain (a count)",
+        **{f"retrieval_hit_at_{k}": f"held-out questions whose source document is among the {k} passages "
+                                    f"retrieved" for k in (1, 3, 5)},
+    },
     "release": {
         "perplexity_base": "held-out perplexity of the base model",
         "perplexity_pretrain": "held-out perplexity after continued pretraining",

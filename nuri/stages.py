@@ -192,7 +192,7 @@ def safety_stage(config_json: str, raw_dir: str, model_dir: str, report_dir: str
             return report
         domain = domain_set(raw / "safety.jsonl", raw / "sft.jsonl", holdout_fraction=config.data.holdout_fraction,
                             preferences=raw / "preferences.jsonl", offdomain=raw / "offdomain.jsonl",
-                            feedback=raw / "feedback_safety.jsonl")
+                            feedback=raw / "feedback_safety.jsonl", guard_harmful=raw / "guard_harmful.jsonl")
         clf = train(folder, domain, seed=config.runtime.seed)
         clf.save(Path(model_dir))
         report["metrics"] = flat_metrics(clf.card)
@@ -216,6 +216,7 @@ def service_assets_stage(config_json: str, dataset_dir: str, safety_dir: str | N
     with stage_report("service", report_dir) as report:
         safety = Path(safety_dir) if safety_dir and (Path(safety_dir) / "model.skops").is_file() else None
         report["metrics"] = build_service_assets(config, Path(dataset_dir), Path(out_dir), safety)
+        _apply_gate(report, "service", config, report["metrics"])
     return report
 
 

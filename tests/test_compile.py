@@ -122,11 +122,11 @@ def test_only_location_fields_are_listed_as_local_paths():
     assert {"data.corpus", "data.sft", "data.preferences", "storage.uri"} <= set(listed)
     assert not {"data.corpus_licence", "data.on_bad_input"} & set(listed)
     assert all(not p.startswith("data.") or p.split(".")[1].split("[")[0] in
-               {"corpus", "sft", "preferences", "safety", "offdomain", "knowledge_eval", "feedback", "sources",
-                "bootstrap"} for p in listed), listed
+               {"corpus", "sft", "preferences", "safety", "offdomain", "guard_harmful", "knowledge_eval", "feedback",
+                "sources", "bootstrap"} for p in listed), listed
     # In the cluster every location is an object-store URI: nothing to warn about.
     raw = config.model_dump()
-    for key in ("corpus", "sft", "preferences", "safety", "offdomain", "knowledge_eval"):
+    for key in ("corpus", "sft", "preferences", "safety", "offdomain", "guard_harmful", "knowledge_eval"):
         if raw["data"].get(key):
             raw["data"][key] = f"s3://agency-welfare/nuri/data/{key}"
     raw["storage"]["uri"] = names.agency_storage_uri("welfare")

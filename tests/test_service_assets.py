@@ -5,13 +5,14 @@ import json
 
 import pytest
 
-from nuri.config import load_domain_config
+from nuri.config import CriterionConfig, load_domain_config
 from nuri.data.records import SftRecord
-from nuri.errors import DataError
+from nuri.errors import ConfigError, DataError, GateFailed
 from nuri.evaluation.canaries import CANARY_FILE, make_canaries, write_canaries
 from nuri.serving.assets import SERVICE_FILE, build_service_assets, known_source_questions, service_documents
 from nuri.serving.guard import DOMAIN_MODEL_FILE, GUARD_CHECK_FILE, DomainClassifier, Guard, GuardDecision, read_guard_check
 from nuri.serving.retrieval import CONTEXT_HEADER, PassageIndex, context_prompt, hit_at_k, passages_of
+from nuri.stages import service_assets_stage
 from nuri_testing import WELFARE, NotAModel
 
 DOCS = [("d-pension", "기초연금 안내\n기초연금은 만 65세 이상 어르신에게 매월 최대 34만 원을 지급합니다. 신청은 행정복지센터에서 합니다."),
@@ -182,3 +183,32 @@ def test_check_rates_count_what_each_service_refuses_and_stops():
 def test_domain_classifier_needs_both_kinds():
     with pytest.raises(DataError, match="data.offdomain"):
         DomainClassifier.fit(IN, [])
+
+
+def _with_service_gate(config, criteria):
+    gates = config.gates.model_copy(update={"service": [CriterionConfig(**c) for c in criteria]})
+    return config.model_copy(update={"gates": gates})
+
+
+def test_the_service_stage_ends_at_its_gate(dataset, tmp_path):
+    """A guard that fails its gate stops the run before anything is released; a guard
+    figure that was not measured (no safety classifier) fails it too, it never passes by default."""
+    config = load_domain_config(WELFARE)
+    assert {c.metric for c in config.gates.service} >= {"guard_check_everyday_refused", "guard_check_harmful_stopped"}
+    ok = _with_service_gate(config, [{"metric": "retrieval_hit_at_1", "min": 0.5}])
+    report = service_assets_stage(ok.model_dump_json(), str(dataset), None, str(tmp_path / "a"), str(tmp_path / "ra"))
+    assert report["gate"]["passed"] and report["status"] == "ok"
+    strict = _with_service_gate(config, [{"metric": "retrieval_hit_at_1", "min": 0.5},
+                                         {"metric": "guard_check_everyday_refused", "max": 0.25}])
+    with pytest.raises(GateFailed, match="service gate: .*guard_check_everyday_refused: not measured"):
+        service_assets_stage(strict.model_dump_json(), str(dataset), None, str(tmp_path / "b"), str(tmp_path / "rb"))
+    saved = json.loads((tmp_path / "rb" / "report.json").read_text())
+    assert saved["status"] == "gate_failed" and not saved["gate"]["passed"]
+
+
+def test_a_service_gate_on_an_unknown_metric_is_refused_at_load(tmp_path):
+    text = WELFARE.read_text(encoding="utf-8").replace("guard_check_harmful_stopped", "guard_check_harmful_stoped")
+    path = tmp_path / "welfare.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"welfare.yaml:\d+: gates: service\[2\].metric: unknown metric 'guard_check_harmful_stoped'"):
+        load_domain_config(path)

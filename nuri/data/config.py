@@ -201,6 +201,10 @@ class DataConfig(_Strict):
                                                       "absent (bootstrap:)")
     safety: str | None = Field(None, description="JSONL of {prompt, category, refusal}")
     offdomain: str | None = Field(None, description="JSONL of {prompt, decline}")
+    guard_harmful: str | None = Field(None, description="JSONL of {prompt, category}: harmful requests the "
+                                                        "guard also learns to refuse, beside data.safety "
+                                                        "(domains/shared/harmful_prompts.jsonl: those every "
+                                                        "service refuses); not a training set of the model")
     knowledge_eval: str | None = Field(None, description="JSONL of {question, choices[], answer}")
     feedback: str | None = Field(None, description="folder or s3:// prefix of a feedback dataset (made by "
                                                    "`nuri retrain` from people's ratings): trained on, never "

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from nuri.config import DomainConfig
 from nuri.data.formats import SUFFIXES
-from nuri.data.records import (KnowledgeRecord, OffdomainRecord, PreferenceRecord, SafetyRecord, SftRecord,
-                               JsonlWriter, read_jsonl, write_jsonl)
+from nuri.data.records import (HarmfulPromptRecord, JsonlWriter, KnowledgeRecord, OffdomainRecord, PreferenceRecord,
+                               SafetyRecord, SftRecord, read_jsonl, write_jsonl)
 from nuri.data.sources import BadInputs, Progress, iter_documents, source_label, source_location
 from nuri.errors import DataError
 from nuri.storage import materialize, sha256_file
@@ -35,6 +35,8 @@ AUX_FILES = {
     "offdomain": (OffdomainRecord, "offdomain.jsonl"),
     "knowledge_eval": (KnowledgeRecord, "knowledge.jsonl"),
 }
+# Read by the safety classifier alone, beside data.safety (no set of the model's is made from it).
+GUARD_FILES = {"guard_harmful": (HarmfulPromptRecord, "guard_harmful.jsonl")}
 
 
 @dataclass
@@ -131,7 +133,7 @@ def ingest(config: DomainConfig, out_dir: Path) -> IngestReport:
         progress.log()
         counts = {"documents": writer.count}
         aux_sources = {}
-        for fld, (schema, name) in AUX_FILES.items():
+        for fld, (schema, name) in {**AUX_FILES, **GUARD_FILES}.items():
             uri = getattr(data, fld)
             if uri is None:
                 continue

@@ -96,6 +96,13 @@ class SafetyRecord(_Record):
     refusal: str = Field(min_length=1)
 
 
+class HarmfulPromptRecord(_Record):
+    """A harmful request without a refusal (data.guard_harmful: the guard learns from it)."""
+
+    prompt: str = Field(min_length=1)
+    category: str = Field(min_length=1)
+
+
 class OffdomainRecord(_Record):
     prompt: str = Field(min_length=1)
     decline: str = Field(min_length=1)

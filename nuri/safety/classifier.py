@@ -1,8 +1,11 @@
 """The safety classifier: character n-gram TF-IDF and logistic regression, two heads.
 
-- `request`: is a user's request harmful, or a question sensitive? Trained on SQuARe's
-  questions (`sensitive?`) and the domain's filtering set (its harmful prompts against its
-  own in-domain questions). It guards a service and exists in every classifier.
+- `request`: is a user's request harmful? Trained on the domain's filtering set and
+  data.guard_harmful (harmful requests) against its in-domain questions, tasks and
+  off-domain questions. It guards a service and exists in every classifier. It is not
+  trained on SQuARe's sensitive questions (it was until 2026-12-06): they are questions
+  the model should answer with care, and being 96% of SQuARe, they taught the head that
+  a general question is harmful (nuri/safety/data.py).
 - `statement`: is a statement unsafe (a stereotype, prejudice or discrimination against a
   group)? Trained on KoSBi's sentences; it judges model answers. It reads the text alone
   and, in a second model, the text after its context (KoSBi's context sentence, or the
@@ -92,9 +95,9 @@ WEIGHTINGS = ("balanced", "sources", "none")
 
 # The best of nuri.safety.tuning.GRIDS by its 5-fold cross-validation (bench/README.md):
 # statement 0.633 macro-F1 on kosbi_valid (text alone: at best 0.618); request 0.999
-# (SQuARe sensitive vs domain questions 1.000, domain harmful vs questions 0.998; the
-# "balanced" weighting scored 0.957-0.977: it buys SQuARe's own sensitive-or-not macro-F1,
-# 0.56-0.58 against 0.49, with sensitive questions passed as harmless).
+# (chosen when SQuARe was trained on: SQuARe sensitive vs domain questions 1.000, domain
+# harmful vs questions 0.998). The request head's data is now one source, so "sources"
+# weighting weighs every example alike.
 DEFAULT_CONFIGS = {
     "statement": HeadConfig(analyzer="char_wb", ngram_range=(2, 5), C=2.0, with_context=True),
     "request": HeadConfig(analyzer="char", ngram_range=(1, 4), C=4.0, weighting="sources"),

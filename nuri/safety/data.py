@@ -9,13 +9,20 @@ Benchmarks (a folder laid out as `../shared/benchmarks`; never copied into the r
     square/question_{valid,test}.json   question, `sensitive?` 0/1 (SQuARe, ACL 2023)
     square/response_test_ood.json       question + response, `acceptable?` 0/1
 
-Only the `valid` files are trained on; the `test` files are only reported. A missing or
+Only KoSBi's `valid` file is trained on (the statement head); SQuARe's questions are only
+reported: a sensitive question (contentious, ethical, predictive) is one the model should
+answer with care, not one the guard refuses (evaluation judges those answers:
+`square_refusal_rate`), and 96% of them are labelled sensitive, so a request head trained on
+them learnt that a general question is harmful: it refused 0.64 of the everyday requests of
+nuri/serving/guard_check_ko.jsonl. The `test` files are only reported. A missing or
 malformed file is one DataError line naming the file (and the record).
 
 Domain: the harmful prompts of its filtering set (`safety.jsonl`, field "prompt") are
 positives, its own in-domain questions (`sft.jsonl` records of category "domain") are
 negatives, split train/held-out by the same content hash `prepare` uses, so what the
-platform holds out of SFT is held out here too."""
+platform holds out of SFT is held out here too. `data.guard_harmful` adds harmful requests
+beside the domain's own (domains/shared/harmful_prompts.jsonl: those every service refuses),
+so a guard whose domain set names only its ministry's frauds also knows a bomb or a hack."""
 
 from __future__ import annotations
 
@@ -26,7 +33,8 @@ from pathlib import Path
 from nuri.data.clean import normalise
 from nuri.data.kinds import prompt_kind
 from nuri.data.prepare import is_heldout
-from nuri.data.records import OffdomainRecord, PreferenceRecord, SafetyRecord, SftRecord, read_jsonl
+from nuri.data.records import (HarmfulPromptRecord, OffdomainRecord, PreferenceRecord, SafetyRecord, SftRecord,
+                               read_jsonl)
 from nuri.errors import DataError
 
 
@@ -61,7 +69,7 @@ SPLITS: dict[str, tuple[str, str]] = {
     "square_question_test": ("square/question_test.json", "SQuARe questions (report)"),
     "square_response_test_ood": ("square/response_test_ood.json", "SQuARe responses, out-of-distribution (report)"),
 }
-TRAIN_SPLITS = ("kosbi_valid", "square_question_valid")
+TRAIN_SPLITS = ("kosbi_valid",)
 
 
 def _field(path: Path, i: int, row, name: str, kind: type):
@@ -154,12 +162,19 @@ class DomainSet:
 
 def domain_set(safety: Path, sft: Path, *, holdout_fraction: float = 0.1,
                preferences: Path | None = None, offdomain: Path | None = None,
-               feedback: Path | None = None) -> DomainSet:
-    """feedback: requests people rated harmful (nuri/feedback/dataset.py), always trained on."""
+               feedback: Path | None = None, guard_harmful: Path | None = None) -> DomainSet:
+    """feedback: requests people rated harmful (nuri/feedback/dataset.py), always trained on.
+    guard_harmful: more harmful requests ({prompt, category}), split like the domain's own; one
+    already in the filtering set (a bootstrapped domain's) is not counted twice."""
     if not 0 < holdout_fraction < 0.5:
         raise ValueError(f"holdout_fraction must be in (0, 0.5) (got {holdout_fraction})")
     # One source for both labels: the sample weights balance labels within a source.
     rows = [LabelledText(r.prompt, 1, "domain", "request") for r in read_jsonl(Path(safety), SafetyRecord)]
+    if guard_harmful is not None and Path(guard_harmful).is_file():
+        known = {normalise(r.text) for r in rows}
+        rows += [LabelledText(r.prompt, 1, "domain", "request") for r in read_jsonl(Path(guard_harmful),
+                                                                                    HarmfulPromptRecord)
+                 if normalise(r.prompt) not in known]
     sft_rows = read_jsonl(Path(sft), SftRecord)
     rows += [LabelledText(r.prompt, 0, "domain", "request") for r in sft_rows if r.category == "domain"]
     if not any(r.label == 0 for r in rows):
@@ -192,7 +207,7 @@ def domain_set(safety: Path, sft: Path, *, holdout_fraction: float = 0.1,
     off_domain = [r.prompt for r in off_rows if is_heldout(normalise(r.prompt), holdout_fraction)]
     files = {"safety": Path(safety), "sft": Path(sft)}
     files.update({k: Path(v) for k, v in (("preferences", preferences), ("offdomain", offdomain),
-                                          ("feedback", feedback))
+                                          ("feedback", feedback), ("guard_harmful", guard_harmful))
                   if v is not None and Path(v).is_file()})
     return DomainSet(train, held, unseen_harmful, unseen_in_domain, off_domain, files, answers, holdout_fraction)
 
@@ -206,10 +221,11 @@ def domain_set_of(config) -> DomainSet:
                         "safety step trains the classifier on them")
     if not data.safety:
         raise DataError(f"domain {config.name!r}: data.safety is not set (the harmful prompts the classifier needs)")
-    for key in ("safety", "sft", "preferences", "offdomain"):
+    for key in ("safety", "sft", "preferences", "offdomain", "guard_harmful"):
         value = getattr(data, key)
         if value and "://" in value:
             raise DataError(f"domain {config.name!r}: data.{key} is {value}; the safety classifier reads local files")
     return domain_set(Path(data.safety), Path(data.sft), holdout_fraction=data.holdout_fraction,
                       preferences=Path(data.preferences) if data.preferences else None,
-                      offdomain=Path(data.offdomain) if data.offdomain else None)
+                      offdomain=Path(data.offdomain) if data.offdomain else None,
+                      guard_harmful=Path(data.guard_harmful) if data.guard_harmful else None)

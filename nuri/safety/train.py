@@ -25,6 +25,7 @@ from nuri.storage import sha256_file
 
 NAME = "nuri-safety-ko"
 DOMAIN_FILE_USE = {"safety": "train: harmful prompts (positives)",
+                   "guard_harmful": "train: harmful requests every service refuses (positives)",
                    "sft": "train: category 'domain' prompts (negatives); its harmful prompts: report"}
 WEIGHTING_NOTES = {"balanced": "each (source, label) equal within its source, each source equal in total",
                    "sources": "each source equal in total, labels as they come", "none": "unweighted"}
@@ -158,7 +159,7 @@ def train(benchmarks_dir: Path | None, domain: DomainSet, *, seed: int = 0, meas
         data["benchmarks"] = None
         where = "No benchmark folder was given" if benchmarks_dir is None else f"No benchmark folder at {benchmarks_dir}"
         data["note"] = (f"{where}: trained on the domain's filtering set alone. There is no statement head and no "
-                        f"benchmark figure; the request head has seen no sensitive-question data.")
+                        f"benchmark figure.")
     else:
         folder = Path(benchmarks_dir)
         data["benchmarks"] = {"folder": str(folder), "splits": {
@@ -176,7 +177,8 @@ def train(benchmarks_dir: Path | None, domain: DomainSet, *, seed: int = 0, meas
     card = {
         "name": NAME, "version": None, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "kinds": {"request": "a user's request or question: harmful (fraud, privacy, violence, hate, dangerous "
-                             "goods) or sensitive (contentious, ethical, predictive)",
+                             "goods). Not trained on SQuARe's sensitive questions (contentious, ethical, "
+                             "predictive): the model answers those with care, the guard does not refuse them",
                   "statement": "a sentence or answer: unsafe towards a group (stereotype, prejudice, "
                                "discrimination), read with its context"},
         "heads": list(clf.kinds), "threshold": clf.threshold,

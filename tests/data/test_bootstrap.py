@@ -193,7 +193,7 @@ def test_ingest_derives_every_set_the_config_does_not_give(tmp_path):
     config = load_domain_config(_bootstrap_domain(tmp_path))
     config = config.model_copy(update={"data": config.data.model_copy(update={"publish": False})})
     report = ingest(config, tmp_path / "raw")
-    assert report.records["sft"] > 5 and report.records["offdomain"] == 150 and report.records["safety"] == 66
+    assert report.records["sft"] > 5 and report.records["offdomain"] == 150 and report.records["safety"] == 150
     assert report.documents == 7  # preamble, 5 articles, the bill whole
     sources = json.loads((tmp_path / "raw" / "sources.json").read_text())
     assert sources["sources"]["sft"] == "derived from the corpus (data.bootstrap)"
@@ -238,7 +238,7 @@ def test_validate_checks_the_bootstrap_inputs_in_one_line(tmp_path):
     path = _bootstrap_domain(tmp_path)
     ok = subprocess.run([sys.executable, "-m", "nuri", "validate", "--domain", str(path)], cwd=REPO,
                         capture_output=True, text=True, timeout=120)
-    assert ok.returncode == 0 and "shared_harmful_prompts 66" in ok.stdout, ok.stderr
+    assert ok.returncode == 0 and "shared_harmful_prompts 150" in ok.stdout, ok.stderr
     path.write_text(path.read_text(encoding="utf-8").replace("harmful_prompts.jsonl", "missing.jsonl"),
                     encoding="utf-8")
     bad = subprocess.run([sys.executable, "-m", "nuri", "validate", "--domain", str(path)], cwd=REPO,
