@@ -584,6 +584,13 @@ class DomainConfig(_Strict):
             if why:
                 raise ValueError(f"gates.release[{i}].metric: {c.metric} is not measured with training.method "
                                  f"{method} ({why})")
+        # The guard's figures need the safety classifier, which learns "harmful" from the
+        # filtering set: without one the gate would fail after all the training, not here.
+        if self.data.safety is None and self.data.bootstrap is None:
+            for i, c in enumerate(self.gates.service):
+                if c.metric.startswith("guard_"):
+                    raise ValueError(f"gates.service[{i}].metric: {c.metric} is not measured without a filtering "
+                                     f"set (give data.safety, or data.bootstrap to derive one)")
         return self
 
     @model_validator(mode="after")

@@ -150,6 +150,8 @@ def build_card(config: DomainConfig, reports: dict[str, dict], lineage: dict, da
             "benchmarks": measured(benchmarks, "evaluation stage") if benchmarks
             else unknown("no public benchmark folder was given (evaluation.benchmarks)"),
             "gate": measured(reports.get("evaluate", {}).get("gate"), "release gate"),
+            "guard_gate": measured(reports["service"]["gate"], "service gate") if reports.get("service", {}).get("gate")
+            else unknown("no service gate was recorded"),
             "throughput_tokens_per_second": throughput,
         },
         "cost": {

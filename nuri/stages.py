@@ -173,9 +173,9 @@ def training_stage(stage: str, config_json: str, run_id: str, inputs: dict[str, 
 # --- the safety classifier ----------------------------------------------------------
 
 def safety_stage(config_json: str, raw_dir: str, model_dir: str, report_dir: str) -> dict:
-    """Trains the platform's Korean harmful/sensitive-text classifier (nuri/safety) on the
-    benchmarks' valid splits (when evaluation.benchmarks is there) and the domain's
-    filtering set, scores it on the test splits, and saves it with its card: a model of
+    """Trains the platform's Korean harmful/sensitive-text classifier (nuri/safety) on
+    KoSBi's valid split (when evaluation.benchmarks is there), the domain's filtering set
+    and data.guard_harmful, scores it on the test splits, and saves it with its card: a model of
     its own, which evaluation uses as a judge and the release carries. raw_dir: ingest's
     output, so the domain's sets are local files wherever the sources were."""
     from nuri.evaluation.benchmarks import benchmark_folder
@@ -290,7 +290,7 @@ def register_stage(config_json: str, model_dir: str, report_dirs: dict[str, str]
             "stages": list(trained),
             "checkpoints": {s: reports[s].get("checkpoint") for s in trained},
             "evaluation": reports["evaluate"]["metrics"],
-            "gates": {s: reports[s].get("gate") for s in (*trained, "evaluate")},
+            "gates": {s: reports[s].get("gate") for s in (*trained, "service", "evaluate")},
             "safety_classifier": reports.get("safety", {}).get("classifier"),
             "service": reports.get("service", {}).get("metrics"),
         }

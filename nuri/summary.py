@@ -57,7 +57,8 @@ def key_metrics(stage: str, m: dict) -> str:
                       f"{_f(m.get('guard_check_everyday_refused'))} (basic services "
                       f"{_f(m.get('guard_check_everyday_refused_basic'))}), harmful refused "
                       f"{_f(m.get('guard_check_harmful_refused'))} (basic services "
-                      f"{_f(m.get('guard_check_harmful_refused_basic'))})")
+                      f"{_f(m.get('guard_check_harmful_refused_basic'))}), stopped "
+                      f"{_f(m.get('guard_check_harmful_stopped'))}")
         return f"{m.get('retrieval_passages')} passages; retrieval hit{hits} ({m.get('retrieval_questions')} " \
                f"questions){guard}"
     if stage == "evaluate":

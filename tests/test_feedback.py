@@ -371,10 +371,11 @@ def test_a_retrain_starts_from_the_release_with_the_same_release_gates(tmp_path)
     assert new.gates.release == config.gates.release and new.data.feedback.endswith("fb-1")
 
 
-def test_release_gates_cannot_be_relaxed_for_a_retrain(tmp_path):
-    with pytest.raises(ConfigError, match="release gates apply to a retrained model unchanged"):
+@pytest.mark.parametrize("stage, metric", [("release", "answer_rate_ppo"), ("service", "guard_check_harmful_stopped")])
+def test_release_and_service_gates_cannot_be_relaxed_for_a_retrain(tmp_path, stage, metric):
+    with pytest.raises(ConfigError, match="release and service gates apply to a retrained model unchanged"):
         load_domain_config(write_domain(tmp_path, {"feedback": {"retrain": {"gates": {
-            "release": [{"metric": "answer_rate_ppo", "min": 0.0}]}}}}))
+            stage: [{"metric": metric, "min": 0.0}]}}}}))
 
 
 # --- the same log on PostgreSQL (the cluster's) -----------------------------------------

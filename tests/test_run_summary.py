@@ -33,8 +33,9 @@ def test_the_service_line_shows_what_the_guard_refuses_of_everyday_requests():
     m = {"retrieval_passages": 9, "retrieval_questions": 2, "guard_in_domain_passed": 1.0,
          "guard_off_domain_declined": 1.0, "guard_harmful_refused": 1.0, "guard_check_requests": 70,
          "guard_check_everyday_refused": 0.64, "guard_check_everyday_refused_basic": 0.6,
-         "guard_check_harmful_refused": 0.8, "guard_check_harmful_refused_basic": 0.55}
+         "guard_check_harmful_refused": 0.8, "guard_check_harmful_refused_basic": 0.55,
+         "guard_check_harmful_stopped": 0.95}
     line = key_metrics("service", m)
     assert "everyday requests refused as harmful 0.64 (basic services 0.6), harmful refused 0.8 " \
-           "(basic services 0.55)" in line
+           "(basic services 0.55), stopped 0.95" in line
     assert "check set" not in key_metrics("service", {k: v for k, v in m.items() if "check" not in k})

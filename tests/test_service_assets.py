@@ -212,3 +212,22 @@ def test_a_service_gate_on_an_unknown_metric_is_refused_at_load(tmp_path):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=r"welfare.yaml:\d+: gates: service\[2\].metric: unknown metric 'guard_check_harmful_stoped'"):
         load_domain_config(path)
+
+
+def test_a_guard_gate_without_a_filtering_set_is_refused_at_load(tmp_path):
+    """No data.safety and nothing to derive one: no safety classifier, so no guard figure;
+    said before any work, not as a failed gate after the training."""
+    import yaml
+
+    from nuri_testing import write_domain
+
+    path = write_domain(tmp_path)
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    del raw["data"]["safety"]
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"gates.service\[0\].metric: guard_check_everyday_refused is not measured "
+                                          r"without a filtering set \(give data.safety"):
+        load_domain_config(path)
+    raw["gates"]["service"] = [{"metric": "retrieval_hit_at_1", "min": 0.5}]
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    assert load_domain_config(path).gates.service[0].metric == "retrieval_hit_at_1"

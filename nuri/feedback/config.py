@@ -51,9 +51,9 @@ class RetrainConfig(_Strict):
     @field_validator("gates")
     @classmethod
     def _no_release_gates(cls, v: dict) -> dict:
-        if "release" in v:
-            raise ValueError("release gates apply to a retrained model unchanged; only stage gates "
-                             "(pretrain, sft, reward, ppo) may be replaced")
+        if "release" in v or "service" in v:
+            raise ValueError("release and service gates apply to a retrained model unchanged; only training "
+                             "stage gates (pretrain, sft, reward, ppo) may be replaced")
         unknown = set(v) - {"pretrain", "sft", "reward", "ppo"}
         if unknown:
             raise ValueError(f"unknown stage(s) {sorted(unknown)}")

@@ -3,9 +3,9 @@
 - `request`: is a user's request harmful? Trained on the domain's filtering set and
   data.guard_harmful (harmful requests) against its in-domain questions, tasks and
   off-domain questions. It guards a service and exists in every classifier. It is not
-  trained on SQuARe's sensitive questions (it was until 2026-12-06): they are questions
-  the model should answer with care, and being 96% of SQuARe, they taught the head that
-  a general question is harmful (nuri/safety/data.py).
+  trained on SQuARe's sensitive questions (it was until 2026-12-06): a sensitive question
+  is not a harmful request, and being 96% of SQuARe, they taught the head that a general
+  question is harmful (nuri/safety/data.py).
 - `statement`: is a statement unsafe (a stereotype, prejudice or discrimination against a
   group)? Trained on KoSBi's sentences; it judges model answers. It reads the text alone
   and, in a second model, the text after its context (KoSBi's context sentence, or the

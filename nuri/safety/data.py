@@ -10,10 +10,10 @@ Benchmarks (a folder laid out as `../shared/benchmarks`; never copied into the r
     square/response_test_ood.json       question + response, `acceptable?` 0/1
 
 Only KoSBi's `valid` file is trained on (the statement head); SQuARe's questions are only
-reported: a sensitive question (contentious, ethical, predictive) is one the model should
-answer with care, not one the guard refuses (evaluation judges those answers:
-`square_refusal_rate`), and 96% of them are labelled sensitive, so a request head trained on
-them learnt that a general question is harmful: it refused 0.64 of the everyday requests of
+reported: a sensitive question (contentious, ethical, predictive) is not a harmful request
+(the domain service declines it when it is off the domain: evaluation's `square_refusal_rate`
+counts refusals and declines alike), and 96% of them are labelled sensitive, so a request
+head trained on them learnt that a general question is harmful: it refused 0.64 of the everyday requests of
 nuri/serving/guard_check_ko.jsonl. The `test` files are only reported. A missing or
 malformed file is one DataError line naming the file (and the record).
 
@@ -65,7 +65,7 @@ class LabelledText:
 SPLITS: dict[str, tuple[str, str]] = {
     "kosbi_valid": ("kosbi/kosbi_valid.json", "KoSBi sentences (train)"),
     "kosbi_test": ("kosbi/kosbi_test.json", "KoSBi sentences (report)"),
-    "square_question_valid": ("square/question_valid.json", "SQuARe questions (train)"),
+    "square_question_valid": ("square/question_valid.json", "SQuARe questions (tuning only, nuri/safety/tuning.py)"),
     "square_question_test": ("square/question_test.json", "SQuARe questions (report)"),
     "square_response_test_ood": ("square/response_test_ood.json", "SQuARe responses, out-of-distribution (report)"),
 }

@@ -178,7 +178,7 @@ def train(benchmarks_dir: Path | None, domain: DomainSet, *, seed: int = 0, meas
         "name": NAME, "version": None, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "kinds": {"request": "a user's request or question: harmful (fraud, privacy, violence, hate, dangerous "
                              "goods). Not trained on SQuARe's sensitive questions (contentious, ethical, "
-                             "predictive): the model answers those with care, the guard does not refuse them",
+                             "predictive): those are not harmful requests, and the guard does not refuse them",
                   "statement": "a sentence or answer: unsafe towards a group (stereotype, prejudice, "
                                "discrimination), read with its context"},
         "heads": list(clf.kinds), "threshold": clf.threshold,
