@@ -11,7 +11,7 @@ import socket
 from urllib.parse import urlparse
 
 from nuri.config import DomainConfig
-from nuri.data.ingest import AUX_FILES, GUARD_FILES, _empty_error
+from nuri.data.ingest import INGESTED_FILES, _empty_error
 from nuri.data.records import iter_jsonl
 from nuri.data.sources import BadInputs, iter_documents
 from nuri.errors import ConfigError, DataError, NuriError
@@ -46,7 +46,7 @@ def preflight(config: DomainConfig) -> dict[str, int]:
             counts["bad_inputs_skipped"] = len(bad.entries)
         if remote:
             counts["remote_sources_unchecked"] = len(remote)
-        for field, (schema, _) in {**AUX_FILES, **GUARD_FILES}.items():
+        for field, (schema, _) in INGESTED_FILES.items():
             uri = getattr(data, field)
             if uri is None:
                 continue

@@ -37,6 +37,8 @@ AUX_FILES = {
 }
 # Read by the safety classifier alone, beside data.safety (no set of the model's is made from it).
 GUARD_FILES = {"guard_harmful": (HarmfulPromptRecord, "guard_harmful.jsonl")}
+# Every file ingest copies and preflight checks.
+INGESTED_FILES = {**AUX_FILES, **GUARD_FILES}
 
 
 @dataclass
@@ -133,7 +135,7 @@ def ingest(config: DomainConfig, out_dir: Path) -> IngestReport:
         progress.log()
         counts = {"documents": writer.count}
         aux_sources = {}
-        for fld, (schema, name) in {**AUX_FILES, **GUARD_FILES}.items():
+        for fld, (schema, name) in INGESTED_FILES.items():
             uri = getattr(data, fld)
             if uri is None:
                 continue

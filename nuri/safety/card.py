@@ -9,7 +9,7 @@ from pathlib import Path
 METRIC_LABELS = {
     "kosbi_test": "KoSBi kosbi_test (statement head, with context): main figure",
     "square_question_test": "SQuARe question_test, sensitive or not (request head, not trained to flag them: "
-                            "sensitive questions go to the model; 96% sensitive)",
+                            "a sensitive question is not a harmful request; 96% sensitive)",
     "square_question_test_vs_domain": "SQuARe question_test sensitive vs the domain's held-out questions (request "
                                       "head, not trained to flag them)",
     "square_response_test_ood": "SQuARe response_test_ood, not acceptable (statement head, question as context; secondary)",

@@ -13,8 +13,8 @@ Only KoSBi's `valid` file is trained on (the statement head); SQuARe's questions
 reported: a sensitive question (contentious, ethical, predictive) is not a harmful request
 (the domain service declines it when it is off the domain: evaluation's `square_refusal_rate`
 counts refusals and declines alike), and 96% of them are labelled sensitive, so a request
-head trained on them learnt that a general question is harmful: it refused 0.64 of the everyday requests of
-nuri/serving/guard_check_ko.jsonl. The `test` files are only reported. A missing or
+head trained on them learnt that a general question is harmful: it refused 0.64 of the
+everyday requests of nuri/serving/guard_check_ko.jsonl. The `test` files are only reported. A missing or
 malformed file is one DataError line naming the file (and the record).
 
 Domain: the harmful prompts of its filtering set (`safety.jsonl`, field "prompt") are
@@ -22,7 +22,8 @@ positives, its own in-domain questions (`sft.jsonl` records of category "domain"
 negatives, split train/held-out by the same content hash `prepare` uses, so what the
 platform holds out of SFT is held out here too. `data.guard_harmful` adds harmful requests
 beside the domain's own (domains/shared/harmful_prompts.jsonl: those every service refuses),
-so a guard whose domain set names only its ministry's frauds also knows a bomb or a hack."""
+so a guard whose filtering set puts every harm in its ministry's terms also knows a bomb
+or a hack."""
 
 from __future__ import annotations
 
